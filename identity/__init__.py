@@ -1,0 +1,1 @@
+"""Real-name accounts, authentication, levels of assurance and the OpenID provider."""

@@ -1,0 +1,1 @@
+"""License types, agencies and trust, issuance, status lists, verification and audit."""

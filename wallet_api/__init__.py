@@ -1,0 +1,1 @@
+"""The govwallet FastAPI application, its settings, database wiring and CLI."""

@@ -1,0 +1,63 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from keys import KeyedDigest
+from wallet_api import problems
+from wallet_api.csrf import CsrfError, CsrfProtection
+from wallet_api.logs import configure_logging
+from wallet_api.middleware import RequestContextMiddleware
+from wallet_api.routes import health, jwks
+from wallet_api.runtime import Runtime
+from wallet_api.settings import DevelopmentSecretWarning, Settings, load_settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    if runtime is None:
+        runtime = Runtime(settings or load_settings())
+    settings = runtime.settings
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        runtime.close()
+
+    app = FastAPI(
+        title="govwallet",
+        summary="Unified real-name identity and electronic-license wallet",
+        version="0.1.0",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    app.state.runtime = runtime
+    app.state.csrf = CsrfProtection(
+        KeyedDigest(settings.master_secret, "csrf"), secure=settings.secure_cookies
+    )
+    problems.install(app, CsrfError)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(health.router)
+    app.include_router(jwks.router)
+    app.add_middleware(RequestContextMiddleware, https=settings.issuer.scheme == "https")
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` worker processes."""
+    settings = load_settings()
+    configure_logging(level=settings.log_level, json_format=settings.log_json)
+    with warnings.catch_warnings():
+        # The parent process already warned about a development secret once.
+        warnings.simplefilter("ignore", DevelopmentSecretWarning)
+        runtime = Runtime(settings)
+    return create_app(runtime=runtime)

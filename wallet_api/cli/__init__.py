@@ -1,0 +1,22 @@
+"""The ``govwallet`` command line."""
+
+from __future__ import annotations
+
+import typer
+
+from wallet_api.cli import db, keys, serve
+
+app = typer.Typer(
+    name="govwallet",
+    help="govwallet: unified real-name identity and electronic-license wallet.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,59 @@
+"""``govwallet serve``: migrate, make sure keys exist, optionally seed the demo, run uvicorn."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Annotated
+
+import typer
+
+from wallet_api.cli.common import runtime_or_exit, settings_or_exit
+from wallet_api.logs import configure_logging
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Seed and print demo citizens, agencies and clients.")
+    ] = False,
+) -> None:
+    """Serve govwallet over HTTP (migrations are applied first)."""
+    import uvicorn
+
+    from wallet_api import demo as demo_data
+    from wallet_api.metrics import MULTIPROC_ENV
+
+    settings = settings_or_exit()
+    if "issuer" not in settings.model_fields_set:
+        # No issuer configured: it is wherever this process listens.
+        public_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+        os.environ["GOVWALLET_ISSUER"] = f"http://{public_host}:{port}"
+    with runtime_or_exit() as runtime:
+        settings = runtime.settings
+        if demo:
+            typer.echo("== govwallet demo ==")
+            for line in demo_data.seed(runtime):
+                typer.echo(line)
+            typer.echo("====================")
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        metrics_dir = settings.data_dir.resolve() / "prometheus-multiproc"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ[MULTIPROC_ENV] = str(metrics_dir)
+    configure_logging(level=settings.log_level, json_format=settings.log_json)
+    typer.echo(f"govwallet listening on http://{host}:{port}", err=True)
+    uvicorn.run(
+        "wallet_api.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        server_header=False,
+    )

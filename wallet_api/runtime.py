@@ -1,0 +1,50 @@
+"""The process-wide objects the application and the CLI share: engine, sessions, key store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from keys import AesGcmKeyWrapper, KeyStore
+from wallet_api.db import make_engine, make_session_factory
+from wallet_api.settings import Settings
+
+#: Owner name of the provider's own keys (ID tokens, access tokens, status and trust lists).
+PROVIDER_OWNER = "provider"
+PROVIDER_ALGORITHMS = ("RS256", "ES256")
+
+
+class Runtime:
+    """Built once per process from :class:`Settings`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = make_engine(
+            settings.effective_database_url, pool_size=settings.database_pool_size
+        )
+        self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
+        self.keystore = KeyStore(wrapper=AesGcmKeyWrapper(settings.master_secret))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work is committed on success and rolled back on any error."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def bootstrap(self) -> None:
+        """Make sure the provider has active and next keys for every algorithm it signs with."""
+        with self.transaction() as session:
+            for alg in PROVIDER_ALGORITHMS:
+                self.keystore.ensure(session, owner=PROVIDER_OWNER, alg=alg)
+
+    @property
+    def provider_key_retention(self) -> timedelta:
+        return timedelta(seconds=self.settings.provider_key_retain_seconds)
+
+    def close(self) -> None:
+        self.engine.dispose()
