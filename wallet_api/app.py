@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from keys import KeyedDigest
@@ -38,7 +37,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         summary="Unified real-name identity and electronic-license wallet",
         version="0.1.0",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
     )
     app.state.runtime = runtime
     app.state.csrf = CsrfProtection(

@@ -35,6 +35,21 @@ _SCRUBBERS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+_base_factory = logging.getLogRecordFactory()
+
+
+def _stamping_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """Stamp the request id on each record when it is created, not when it is formatted."""
+    record = _base_factory(*args, **kwargs)
+    record.request_id = request_id_var.get()
+    return record
+
+
+if not getattr(_base_factory, "_govwallet", False):
+    _stamping_factory._govwallet = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(_stamping_factory)
+
+
 def scrub(text: str) -> str:
     for pattern, replacement in _SCRUBBERS:
         text = pattern.sub(replacement, text)
@@ -57,11 +72,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": scrub(record.getMessage()),
         }
-        request_id = request_id_var.get()
+        request_id = getattr(record, "request_id", None) or request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
         for key, value in record.__dict__.items():
-            if key not in self._RESERVED and not key.startswith("_"):
+            if key not in self._RESERVED and key != "request_id" and not key.startswith("_"):
                 entry[key] = scrub(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))

@@ -38,7 +38,7 @@ class LiveServer:
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run ``govwallet ARGS`` against the same data directory and database."""
-        return subprocess.run(  # noqa: S603
+        return subprocess.run(
             [sys.executable, "-m", "wallet_api", *args],
             env=self.env,
             capture_output=True,
@@ -76,7 +76,7 @@ def live_server(
         args.append("--demo")
     log_path = tmp_dir / f"server-{port}.log"
     with log_path.open("w") as log_file:
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             args, env=env, stdout=log_file, stderr=subprocess.STDOUT, text=True, cwd=REPO_ROOT
         )
         server = LiveServer(
