@@ -62,6 +62,23 @@ class Settings(BaseSettings):
     #: Retired provider keys stay published this long (>= the longest token lifetime).
     provider_key_retain_seconds: int = Field(default=2 * 86400, ge=60)
 
+    # -- citizens' accounts (identity) -------------------------------------------
+    #: Argon2id cost (OWASP Password Storage Cheat Sheet: m=19 MiB, t=2, p=1); hashes made
+    #: with other parameters are re-hashed at the next successful login.
+    argon2_time_cost: int = Field(default=2, ge=1, le=20)
+    argon2_memory_cost: int = Field(default=19456, ge=8192, le=4 * 1024 * 1024)  # KiB
+    argon2_parallelism: int = Field(default=1, ge=1, le=16)
+    password_min_length: int = Field(default=10, ge=8, le=64)
+    password_max_length: int = Field(default=128, ge=64, le=1024)
+    #: How many of lower case, upper case, digits and other characters a password mixes.
+    password_min_character_classes: int = Field(default=2, ge=1, le=4)
+    login_max_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_address: int = Field(default=30, ge=1, le=100000)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=10)
+    login_lockout_seconds: int = Field(default=15 * 60, ge=10)
+    #: ``local`` (the register table) or ``development`` (confirms every name; warns loudly).
+    population_register: Literal["local", "development"] = "local"
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     trusted_proxies: str = "127.0.0.1"
@@ -101,6 +118,8 @@ class Settings(BaseSettings):
                 raise ValueError("key_encryption_secret: is required in production")
             if self.cookie_secure is False:
                 raise ValueError("cookie_secure: cannot be false in production")
+            if self.population_register == "development":
+                raise ValueError("population_register: 'development' is not allowed in production")
         return self
 
     # -- derived values -------------------------------------------------------
