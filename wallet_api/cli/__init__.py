@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from wallet_api.cli import db, keys, serve
+from wallet_api.cli import license_type as license_type_cli
 
 app = typer.Typer(
     name="govwallet",
@@ -16,6 +17,7 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
+app.add_typer(license_type_cli.app, name="license-type")
 
 
 def main() -> None:
