@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from keys import KeyStore
+from licenses.services import Registry
 from wallet_api.runtime import Runtime
 from wallet_api.settings import Settings
 
@@ -44,3 +45,15 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 KeyStoreDep = Annotated[KeyStore, Depends(get_keystore)]
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_registry(runtime: RuntimeDep) -> Registry:
+    """The license registry's context: key store, holder digests and ciphers, issuer URL."""
+    return Registry.create(
+        keystore=runtime.keystore,
+        master=runtime.settings.master_secret,
+        platform_issuer=runtime.settings.issuer_url,
+    )
+
+
+RegistryDep = Annotated[Registry, Depends(get_registry)]

@@ -1,0 +1,198 @@
+"""The registry's operations on agencies, and the context every registry operation runs in.
+
+Issuance lives in :mod:`licenses.issuance`, status changes and status lists in
+:mod:`licenses.status`, bulk import in :mod:`licenses.bulk`; they all take a
+:class:`Registry` (keys, digests, ciphers, the platform's issuer URL, the clock).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from keys import FieldCipher, KeyedDigest, KeyStore, MasterSecret
+from licenses import catalogue
+from licenses.codes import RegistryError, validate_credit_code, validate_region_code
+from licenses.models import Agency, LicenseType
+
+#: The platform's own key-store owner: it signs status lists and the trust list.
+PLATFORM_OWNER = "provider"
+AGENCY_ALG = "ES256"
+PLATFORM_ALG = "ES256"
+#: Scopes of an agency's client-credentials client.
+AGENCY_SCOPES = ("licenses:issue", "licenses:revoke", "licenses:verify", "licenses:read")
+HOLDER_DIGEST_PURPOSE = "license-holder"
+HOLDER_CIPHER_PURPOSE = "license-holder"
+FIELDS_CIPHER_PURPOSE = "license-fields"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """What registry operations need besides the session."""
+
+    keystore: KeyStore
+    #: Keyed digest of holders' identity numbers: the only way licenses are looked up by holder.
+    holder_digest: KeyedDigest
+    holder_cipher: FieldCipher
+    fields_cipher: FieldCipher
+    #: The platform's public base URL (``settings.issuer_url``).
+    platform_issuer: str
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        keystore: KeyStore,
+        master: MasterSecret,
+        platform_issuer: str,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> Registry:
+        return cls(
+            keystore=keystore,
+            holder_digest=KeyedDigest(master, HOLDER_DIGEST_PURPOSE),
+            holder_cipher=FieldCipher(master, HOLDER_CIPHER_PURPOSE),
+            fields_cipher=FieldCipher(master, FIELDS_CIPHER_PURPOSE),
+            platform_issuer=platform_issuer.rstrip("/"),
+            clock=clock,
+        )
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.clock().astimezone(UTC).date()
+
+    def status_list_uri(self, list_id: str) -> str:
+        return f"{self.platform_issuer}/api/v1/status-lists/{list_id}"
+
+    def agency_issuer(self, credit_code: str) -> str:
+        """The ``iss`` of an agency's credentials (docs/license-credential.md)."""
+        return f"{self.platform_issuer}/agencies/{credit_code}"
+
+
+class AgencyExists(RegistryError):
+    code = "agency-exists"
+    status = 409
+
+
+class UnknownAgency(RegistryError):
+    code = "unknown-agency"
+    status = 404
+
+
+class AgencyNotRegistered(RegistryError):
+    """The authenticated client is not the client of any agency."""
+
+    code = "agency-not-registered"
+    status = 403
+
+
+def add_agency(
+    session: Session,
+    *,
+    registry: Registry,
+    name: str,
+    credit_code: str,
+    region_code: str,
+    license_types: Sequence[str],
+) -> Agency:
+    """Register an agency: validated codes, authorised types, ES256 signing keys."""
+    name = name.strip()
+    if not name:
+        raise RegistryError("name: the agency needs a name", field="name")
+    validate_credit_code(credit_code, field="credit_code")
+    validate_region_code(region_code, field="region")
+    if not license_types:
+        raise RegistryError(
+            "license_type: name at least one license type the agency may issue",
+            field="license_type",
+        )
+    catalogue.ensure_shipped(session, now=registry.now())
+    types = [
+        catalogue.get_type(session, code=code, field="license_type")
+        for code in dict.fromkeys(license_types)
+    ]
+    if session.scalars(select(Agency.id).where(Agency.credit_code == credit_code)).first():
+        raise AgencyExists(
+            f"credit_code: an agency with credit code {credit_code} is already registered",
+            field="credit_code",
+        )
+    agency = Agency(
+        id=uuid.uuid4(),
+        name=name,
+        credit_code=credit_code,
+        region_code=region_code,
+        created_at=registry.now(),
+    )
+    agency.license_types = types
+    session.add(agency)
+    session.flush()
+    registry.keystore.ensure(session, owner=agency.key_owner, alg=AGENCY_ALG)
+    return agency
+
+
+def set_client(session: Session, *, agency: Agency, client_id: str) -> None:
+    """Record the agency's OAuth client (registered by the identity provider)."""
+    agency.client_id = client_id
+    session.flush()
+
+
+def authorise_types(session: Session, *, agency: Agency, license_types: Sequence[str]) -> None:
+    """Add license types the agency may issue."""
+    current = {t.code for t in agency.license_types}
+    for code in dict.fromkeys(license_types):
+        if code not in current:
+            agency.license_types.append(
+                catalogue.get_type(session, code=code, field="license_type")
+            )
+    session.flush()
+
+
+def get_agency(session: Session, *, agency_ref: str) -> Agency:
+    """An agency by id or by credit code."""
+    stmt = select(Agency)
+    try:
+        stmt = stmt.where(Agency.id == uuid.UUID(agency_ref))
+    except ValueError:
+        stmt = stmt.where(Agency.credit_code == agency_ref)
+    agency = session.scalars(stmt).one_or_none()
+    if agency is None:
+        raise UnknownAgency(f"agency: no agency {agency_ref!r}", field="agency")
+    return agency
+
+
+def agency_for_client(session: Session, *, client_id: str) -> Agency:
+    agency = session.scalars(select(Agency).where(Agency.client_id == client_id)).one_or_none()
+    if agency is None:
+        raise AgencyNotRegistered("this client is not the client of a registered agency")
+    return agency
+
+
+def list_agencies(session: Session) -> list[Agency]:
+    return list(session.scalars(select(Agency).order_by(Agency.created_at, Agency.credit_code)))
+
+
+def agency_types(agency: Agency) -> list[LicenseType]:
+    return list(agency.license_types)
+
+
+def agency_public(agency: Agency) -> dict[str, object]:
+    return {
+        "agency_id": str(agency.id),
+        "name": agency.name,
+        "credit_code": agency.credit_code,
+        "region": agency.region_code,
+        "license_types": [t.code for t in agency.license_types],
+        "client_id": agency.client_id,
+        "key_owner": agency.key_owner,
+    }
