@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from identity.config import IdentityConfig
 from keys import AesGcmKeyWrapper, KeyStore
 from wallet_api.db import make_engine, make_session_factory
 from wallet_api.settings import Settings
@@ -29,6 +30,8 @@ class Runtime:
         )
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
         self.keystore = KeyStore(wrapper=AesGcmKeyWrapper(settings.master_secret))
+        #: Citizens' accounts: digests, ciphers, Argon2id, throttle policy, population register.
+        self.identity = IdentityConfig.from_settings(settings)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -1,0 +1,167 @@
+"""Brute-force protection: failed logins limited per account and per client address.
+
+OWASP Authentication Cheat Sheet, "Protect Against Automated Attacks": count
+failures per account *and* per source, lock for a while, and answer a locked
+unknown account exactly like a locked existing one. The account key is a keyed
+digest of the username as typed (normalised), so unknown usernames are counted
+and locked just like real ones and the table reveals nothing about who exists.
+
+Counters live in the database (``identity_login_throttle``) so every app node
+behind a load balancer shares them. Failures are written in their own short
+transaction: the caller's request is rolled back when login fails, but the
+failure must stay counted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from identity.crypto import IdentityCrypto
+from identity.errors import LoginThrottled
+from identity.models import LoginThrottle, ThrottleScope
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    max_failures_per_account: int = 5
+    max_failures_per_address: int = 30
+    #: Failures older than this no longer count.
+    window: timedelta = timedelta(minutes=15)
+    #: How long a key stays locked once it reached its limit.
+    lockout: timedelta = timedelta(minutes=15)
+
+    def limit(self, scope: ThrottleScope) -> int:
+        if scope is ThrottleScope.ACCOUNT:
+            return self.max_failures_per_account
+        return self.max_failures_per_address
+
+
+@dataclass(frozen=True)
+class ThrottleKeys:
+    """The two counters one login attempt touches (keyed digests, never plaintext)."""
+
+    account: str
+    #: None when the caller has no client address (the second-factor check).
+    address: str | None
+
+    @classmethod
+    def for_attempt(
+        cls, crypto: IdentityCrypto, *, account: str, client_address: str | None
+    ) -> ThrottleKeys:
+        """``account`` names the account (or the unknown username) being tried."""
+        return cls(
+            account=crypto.throttle_digest.digest(f"account:{account}"),
+            address=None
+            if client_address is None
+            else crypto.throttle_digest.digest(f"address:{client_address}"),
+        )
+
+    def pairs(self) -> tuple[tuple[ThrottleScope, str], ...]:
+        account = ((ThrottleScope.ACCOUNT, self.account),)
+        return (
+            account if self.address is None else (*account, (ThrottleScope.ADDRESS, self.address))
+        )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _row(session: Session, scope: ThrottleScope, key: str) -> LoginThrottle | None:
+    return session.scalar(
+        select(LoginThrottle)
+        .where(LoginThrottle.scope == scope.value, LoginThrottle.key_digest == key)
+        .with_for_update()
+    )
+
+
+def retry_after(session: Session, *, keys: ThrottleKeys, now: datetime) -> int | None:
+    """Seconds until the longest current lock on these keys ends, or None if unlocked."""
+    waits = []
+    for scope, key in keys.pairs():
+        row = session.scalar(
+            select(LoginThrottle).where(
+                LoginThrottle.scope == scope.value, LoginThrottle.key_digest == key
+            )
+        )
+        locked_until = _aware(row.locked_until) if row is not None else None
+        if locked_until is not None and locked_until > now:
+            waits.append(math.ceil((locked_until - now).total_seconds()))
+    return max(waits) if waits else None
+
+
+def ensure_not_locked(session: Session, *, keys: ThrottleKeys, now: datetime) -> None:
+    """Raise :class:`LoginThrottled` while the account or the address is locked."""
+    wait = retry_after(session, keys=keys, now=now)
+    if wait is not None:
+        raise LoginThrottled(wait)
+
+
+def record_failure(
+    session: Session, *, policy: ThrottlePolicy, keys: ThrottleKeys, now: datetime
+) -> int | None:
+    """Count one failure on both keys in a transaction of its own.
+
+    Returns the seconds to wait when this failure reached a limit, else None.
+    """
+    bind = session.get_bind()
+    locked_for: int | None = None
+    with Session(bind=bind, expire_on_commit=False) as own, own.begin():
+        for scope, key in keys.pairs():
+            row = _row(own, scope, key)
+            if row is None:
+                try:
+                    with own.begin_nested():
+                        own.add(
+                            LoginThrottle(
+                                scope=scope.value,
+                                key_digest=key,
+                                failures=0,
+                                window_started_at=now,
+                                updated_at=now,
+                            )
+                        )
+                except IntegrityError:
+                    pass  # another node inserted it first
+                row = _row(own, scope, key)
+                assert row is not None
+            locked_until = _aware(row.locked_until)
+            started = _aware(row.window_started_at) or now
+            if (locked_until is None or locked_until <= now) and now - started > policy.window:
+                row.failures = 0
+                row.window_started_at = now
+                row.locked_until = None
+            own.flush()
+            own.execute(
+                update(LoginThrottle)
+                .where(LoginThrottle.id == row.id)
+                .values(failures=LoginThrottle.failures + 1, updated_at=now)
+            )
+            own.refresh(row)
+            if row.failures >= policy.limit(scope):
+                row.locked_until = now + policy.lockout
+                row.failures = 0
+                row.window_started_at = now
+                locked_for = math.ceil(policy.lockout.total_seconds())
+    return locked_for
+
+
+def clear_account(session: Session, *, keys: ThrottleKeys) -> None:
+    """After a successful login: forget the account's failures (the address's stay)."""
+    row = session.scalar(
+        select(LoginThrottle).where(
+            LoginThrottle.scope == ThrottleScope.ACCOUNT.value,
+            LoginThrottle.key_digest == keys.account,
+        )
+    )
+    if row is not None and row.locked_until is None:
+        session.delete(row)
