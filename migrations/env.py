@@ -7,7 +7,10 @@ from sqlalchemy import Connection
 
 import identity.models
 import keys.models
+import licenses.archive.models
+import licenses.audit.models
 import licenses.models
+import licenses.recognition.models
 
 target_metadata = [keys.models.metadata, identity.models.metadata, licenses.models.metadata]
 

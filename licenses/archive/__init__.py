@@ -1,0 +1,1 @@
+"""Filing issued licenses to the archive as self-verifying, signed packages."""
