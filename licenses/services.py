@@ -10,20 +10,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from keys import FieldCipher, KeyedDigest, KeyStore, MasterSecret
-from licenses import catalogue
+from licenses import catalogue, trustlist, verification
 from licenses.codes import RegistryError, validate_credit_code, validate_region_code
 from licenses.models import Agency, LicenseType
+from licenses.status import PLATFORM_ALG, PLATFORM_OWNER, RegistryStatusLists
 
-#: The platform's own key-store owner: it signs status lists and the trust list.
-PLATFORM_OWNER = "provider"
 AGENCY_ALG = "ES256"
-PLATFORM_ALG = "ES256"
+#: The trust list's lifetime: a verifier working offline refreshes it within a day.
+TRUST_LIST_LIFETIME = timedelta(hours=24)
 #: Scopes of an agency's client-credentials client.
 AGENCY_SCOPES = ("licenses:issue", "licenses:revoke", "licenses:verify", "licenses:read")
 HOLDER_DIGEST_PURPOSE = "license-holder"
@@ -77,7 +78,7 @@ class Registry:
 
     def agency_issuer(self, credit_code: str) -> str:
         """The ``iss`` of an agency's credentials (docs/license-credential.md)."""
-        return f"{self.platform_issuer}/agencies/{credit_code}"
+        return trustlist.agency_issuer(self.platform_issuer, credit_code)
 
 
 class AgencyExists(RegistryError):
@@ -196,3 +197,70 @@ def agency_public(agency: Agency) -> dict[str, object]:
         "client_id": agency.client_id,
         "key_owner": agency.key_owner,
     }
+
+
+def trust_list_entries(session: Session, *, registry: Registry) -> list[trustlist.AgencyEntry]:
+    """Every agency with its published keys (next, active, retired), region and types."""
+    return [
+        trustlist.AgencyEntry(
+            id=str(agency.id),
+            name=agency.name,
+            credit_code=agency.credit_code,
+            region_code=agency.region_code,
+            iss=registry.agency_issuer(agency.credit_code),
+            license_types=tuple(t.code for t in agency.license_types),
+            jwks=registry.keystore.jwks(session, owner=agency.key_owner),
+        )
+        for agency in list_agencies(session)
+    ]
+
+
+def trust_list_token(
+    session: Session, *, registry: Registry, entries: list[trustlist.AgencyEntry] | None = None
+) -> str:
+    """The signed trust list (``trustlist+jwt``), signed by the platform's ES256 key."""
+    now = registry.now()
+    return trustlist.build_trust_list(
+        signer=registry.keystore.signer(session, owner=PLATFORM_OWNER, alg=PLATFORM_ALG),
+        iss=registry.platform_issuer,
+        agencies=entries if entries is not None else trust_list_entries(session, registry=registry),
+        iat=now,
+        exp=now + TRUST_LIST_LIFETIME,
+    )
+
+
+def current_trust_list(session: Session, *, registry: Registry) -> trustlist.TrustList:
+    """The trust list as a verifier holds it: signed, then verified against the platform JWKS."""
+    return trustlist.verify_trust_list(
+        token=trust_list_token(session, registry=registry),
+        jwks=registry.keystore.jwks(session, owner=PLATFORM_OWNER),
+        expected_iss=registry.platform_issuer,
+        now=registry.now(),
+    )
+
+
+def verify_online(
+    session: Session,
+    *,
+    registry: Registry,
+    presentation: str,
+    audience: str | None,
+    nonce: str | None,
+    key_binding_max_age: timedelta = timedelta(minutes=5),
+) -> dict[str, Any]:
+    """Verify a presentation against this registry's own trust and status lists.
+
+    Key binding is required when the verifier names an audience or a nonce (it expects a
+    holder-bound presentation); otherwise a presentation without one may pass.
+    """
+    result = verification.verify_presentation(
+        presentation=presentation,
+        trust_list=current_trust_list(session, registry=registry),
+        status_lists=RegistryStatusLists(session, registry=registry),
+        audience=audience,
+        nonce=nonce,
+        now=registry.now(),
+        key_binding_max_age=key_binding_max_age,
+        require_key_binding=audience is not None or nonce is not None,
+    )
+    return dict(result.as_dict())

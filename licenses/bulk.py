@@ -1,0 +1,275 @@
+"""Bulk issuance: a JSON Lines register moved over, streamed and resumable.
+
+Each line is one ``POST /api/v1/licenses`` body, validated exactly like a single issue.
+The file is named by its SHA-256; lines are committed in chunks together with the job's
+``last_line``, so an interrupted import resumes after the last committed chunk. Each
+line also carries an idempotency key derived from the file digest and its line number:
+even a chunk replayed after a crash between commit and bookkeeping issues nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from licenses.codes import RegistryError
+from licenses.errors import CredentialError
+from licenses.issuance import AuditHook, IssueOutcome, issue
+from licenses.models import Agency, ImportJob
+from licenses.schemas import LicenseCreate
+from licenses.services import Registry
+
+CHUNK_LINES = 100
+#: Failures kept on the job for the operator's report (the count is always exact).
+MAX_RECORDED_FAILURES = 1000
+Progress = Callable[[int, int], None]
+
+
+class ImportFileError(RegistryError):
+    code = "invalid-import-file"
+    status = 422
+
+
+@dataclass(frozen=True, slots=True)
+class LineFailure:
+    line: int
+    field: str
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "field": self.field, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    job_id: str
+    total_lines: int
+    issued: int
+    failed: int
+    resumed_from: int
+    last_line: int
+    state: str
+    failures: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "total_lines": self.total_lines,
+            "issued": self.issued,
+            "failed": self.failed,
+            "resumed_from": self.resumed_from,
+            "last_line": self.last_line,
+            "state": self.state,
+            "failures": self.failures,
+        }
+
+
+def pydantic_failure(exc: ValidationError, *, prefix: str = "") -> tuple[str, str]:
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first.get("loc", ())) or "body"
+    return f"{prefix}{field}", f"{prefix}{field}: {first.get('msg', 'invalid')}"
+
+
+def issue_one(
+    session: Session,
+    *,
+    registry: Registry,
+    agency: Agency,
+    body: Any,
+    idempotency_key: str | None,
+    audit: AuditHook | None,
+    field_prefix: str = "",
+) -> IssueOutcome | LineFailure:
+    """Validate and issue one body inside a savepoint; a refusal leaves nothing behind."""
+    try:
+        request = LicenseCreate.model_validate(body)
+    except ValidationError as exc:
+        field, detail = pydantic_failure(exc, prefix=field_prefix)
+        return LineFailure(0, field, detail)
+    try:
+        with session.begin_nested():
+            return issue(
+                session,
+                registry=registry,
+                agency=agency,
+                request=request,
+                idempotency_key=idempotency_key,
+                audit=audit,
+                field_prefix=field_prefix,
+            )
+    except (RegistryError, CredentialError) as exc:
+        return LineFailure(0, getattr(exc, "field", None) or "body", str(exc))
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """SHA-256 of the file and its number of lines, read in one streaming pass."""
+    digest = hashlib.sha256()
+    lines = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            digest.update(line)
+            lines += 1
+    return digest.hexdigest(), lines
+
+
+def _numbered_lines(path: Path, *, after: int) -> Iterator[tuple[int, str]]:
+    with path.open("r", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number > after:
+                yield number, line
+
+
+def _job(
+    session: Session, *, agency: Agency, digest: str, name: str, total: int, registry: Registry
+) -> ImportJob:
+    job = session.scalars(
+        select(ImportJob).where(ImportJob.agency_id == agency.id, ImportJob.file_digest == digest)
+    ).one_or_none()
+    if job is None:
+        now = registry.now()
+        job = ImportJob(
+            agency_id=agency.id,
+            file_digest=digest,
+            file_name=name[-500:],
+            total_lines=total,
+            last_line=0,
+            issued=0,
+            failed=0,
+            failures=[],
+            state="running",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(job)
+        session.flush()
+    return job
+
+
+def _process_line(
+    session: Session,
+    *,
+    registry: Registry,
+    agency: Agency,
+    number: int,
+    text: str,
+    digest: str,
+    audit: AuditHook | None,
+) -> LineFailure | None:
+    if not text.strip():
+        return None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return LineFailure(number, "line", f"line {number}: not JSON ({exc.msg})")
+    outcome = issue_one(
+        session,
+        registry=registry,
+        agency=agency,
+        body=body,
+        idempotency_key=f"import:{digest[:32]}:{number}",
+        audit=audit,
+    )
+    if isinstance(outcome, LineFailure):
+        return LineFailure(number, outcome.field, f"line {number}: {outcome.detail}")
+    return None
+
+
+def import_file(
+    sessions: sessionmaker[Session],
+    *,
+    registry: Registry,
+    agency_id: Any,
+    path: Path,
+    audit: AuditHook | None = None,
+    progress: Progress | None = None,
+    limit: int | None = None,
+    chunk_lines: int = CHUNK_LINES,
+) -> ImportReport:
+    """Import (or resume importing) ``path``; commit every ``chunk_lines`` lines.
+
+    ``limit`` stops after that many more lines (the job stays resumable);
+    ``progress(done, total)`` is called after every line.
+    """
+    if not path.is_file():
+        raise ImportFileError(f"FILE: {path} is not a readable file", field="file")
+    digest, total = file_digest(path)
+    with sessions.begin() as session:
+        agency = session.get_one(Agency, agency_id)
+        job = _job(
+            session, agency=agency, digest=digest, name=str(path), total=total, registry=registry
+        )
+        job_id, resumed_from = job.id, job.last_line
+    stop_at = total if limit is None else min(total, resumed_from + limit)
+    lines = _numbered_lines(path, after=resumed_from)
+    done = resumed_from
+    try:
+        while done < stop_at:
+            with sessions.begin() as session:
+                agency = session.get_one(Agency, agency_id)
+                job = session.get_one(ImportJob, job_id, with_for_update=True)
+                if job.last_line != done:
+                    raise ImportFileError(
+                        f"FILE: another import of this file is running (at line {job.last_line})"
+                    )
+                failures: list[LineFailure] = []
+                issued = 0
+                for number, text in lines:
+                    failure = _process_line(
+                        session,
+                        registry=registry,
+                        agency=agency,
+                        number=number,
+                        text=text,
+                        digest=digest,
+                        audit=audit,
+                    )
+                    if failure is not None:
+                        failures.append(failure)
+                    elif text.strip():
+                        issued += 1
+                    done = number
+                    if progress is not None:
+                        progress(done, total)
+                    if done >= stop_at or done % chunk_lines == 0:
+                        break
+                _record(job, registry=registry, done=done, issued=issued, failures=failures)
+                job.state = "done" if done >= total else "running"
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(f"FILE: not UTF-8 text near line {done + 1}") from exc
+    with sessions.begin() as session:
+        job = session.get_one(ImportJob, job_id)
+        return ImportReport(
+            job_id=str(job.id),
+            total_lines=job.total_lines,
+            issued=job.issued,
+            failed=job.failed,
+            resumed_from=resumed_from,
+            last_line=job.last_line,
+            state=job.state,
+            failures=list(job.failures),
+        )
+
+
+def _record(
+    job: ImportJob,
+    *,
+    registry: Registry,
+    done: int,
+    issued: int,
+    failures: Sequence[LineFailure],
+) -> None:
+    job.last_line = done
+    job.issued += issued
+    job.failed += len(failures)
+    room = MAX_RECORDED_FAILURES - len(job.failures)
+    if failures and room > 0:
+        job.failures = [*job.failures, *(f.as_dict() for f in failures[:room])]
+    job.updated_at = registry.now()

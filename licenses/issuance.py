@@ -1,0 +1,478 @@
+"""Issuing licenses: validation, identifier, status entry, the signed credential, idempotency.
+
+The credential is an SD-JWT VC built by :func:`licenses.sdjwt.issue_credential`
+(docs/license-credential.md): every directory field and every subject field
+selectively disclosable, ``license_id`` always visible, a ``status`` claim pointing at
+the license's status-list entry, and ``cnf`` when the holder has a wallet key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from licenses import catalogue, identifiers, sdjwt
+from licenses.codes import (
+    HOLDER_CODE_TYPE_RESIDENT_ID,
+    RegistryError,
+    validate_id_number,
+    validate_region_code,
+)
+from licenses.models import Agency, IdempotencyKey, License, LicenseStatus, LicenseType
+from licenses.schemas import LicenseCreate, Reissue
+from licenses.services import AGENCY_ALG, Registry
+from licenses.status import allocate, change_status, publish, status_claim
+
+AuditHook = Callable[..., object]
+_SERIAL_ALPHABET = string.digits + string.ascii_uppercase
+_SERIAL_RANDOM = 12
+
+
+class NotAuthorisedForType(RegistryError):
+    code = "not-authorised-for-type"
+    status = 403
+
+
+class IdempotencyKeyReused(RegistryError):
+    """The same ``Idempotency-Key`` came with a different request body."""
+
+    code = "idempotency-key-reused"
+    status = 422
+
+
+class InvalidIdempotencyKey(RegistryError):
+    code = "invalid-idempotency-key"
+    status = 400
+
+
+class LicenseNotFound(RegistryError):
+    code = "license-not-found"
+    status = 404
+
+
+class InvalidHolderKey(RegistryError):
+    code = "invalid-holder-key"
+    status = 422
+
+
+@dataclass(frozen=True, slots=True)
+class IssueOutcome:
+    license: License
+    #: True when an earlier request with the same ``Idempotency-Key`` issued it.
+    replayed: bool
+
+
+def request_hash(body: dict[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def new_serial(today: date) -> str:
+    """``YYYYMMDD`` + 12 random ``[0-9A-Z]``: unique without a shared counter."""
+    tail = "".join(secrets.choice(_SERIAL_ALPHABET) for _ in range(_SERIAL_RANDOM))
+    return f"{today:%Y%m%d}{tail}"
+
+
+def _as_datetime(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _check_holder_jwk(jwk: dict[str, Any] | None, *, field: str) -> dict[str, Any] | None:
+    if jwk is None:
+        return None
+    if "d" in jwk or jwk.get("kty") not in {"EC", "OKP", "RSA"}:
+        raise InvalidHolderKey(f"{field}: a public JWK (EC, OKP or RSA) is expected", field=field)
+    return {k: v for k, v in jwk.items() if k not in {"d", "p", "q", "dp", "dq", "qi"}}
+
+
+def _authorised_type(session: Session, *, agency: Agency, type_code: str) -> LicenseType:
+    license_type = catalogue.get_type(session, code=type_code, field="type")
+    if license_type.code not in {t.code for t in agency.license_types}:
+        raise NotAuthorisedForType(
+            f"type: {agency.name} is not authorised to issue {license_type.code} "
+            f"({license_type.name_en})",
+            field="type",
+        )
+    return license_type
+
+
+def _credential(
+    session: Session,
+    *,
+    registry: Registry,
+    row: License,
+    license_type: LicenseType,
+    holder_code: str,
+    fields: dict[str, Any],
+) -> str:
+    claims: dict[str, Any] = {
+        "license_type_name": license_type.name_zh,
+        "license_number": row.license_number,
+        "holder_name": row.holder_name,
+        "holder_code": holder_code,
+        "holder_code_type": row.holder_code_type,
+        "issuing_agency_name": row.issuer_name,
+        "issuing_agency_code": row.issuer_code,
+        "defining_agency": license_type.defining_agency_name,
+        "issue_date": row.issue_date.isoformat(),
+        "valid_from": row.valid_from.isoformat(),
+        "area_code": row.area_code,
+        "fields": fields,
+    }
+    if row.valid_until is not None:
+        claims["valid_until"] = row.valid_until.isoformat()
+    if row.service_item:
+        claims["service_item"] = row.service_item
+    issued = sdjwt.issue_credential(
+        signer=registry.keystore.signer(session, owner=row.agency.key_owner, alg=AGENCY_ALG),
+        iss=registry.agency_issuer(row.issuer_code),
+        vct=license_type.code,
+        claims=claims,
+        always_visible={"license_id": row.identifier},
+        iat=registry.now(),
+        nbf=_as_datetime(row.valid_from),
+        exp=_as_datetime(row.valid_until) if row.valid_until else None,
+        status=status_claim_for(registry, row),
+        cnf_jwk=row.holder_jwk,
+    )
+    return issued.credential
+
+
+def status_claim_for(registry: Registry, row: License) -> dict[str, Any]:
+    return status_claim(registry, list_id=row.status_list.list_id, index=row.status_index)
+
+
+def _find_idempotent(session: Session, *, agency: Agency, key: str) -> IdempotencyKey | None:
+    return session.scalars(
+        select(IdempotencyKey).where(
+            IdempotencyKey.agency_id == agency.id, IdempotencyKey.key == key
+        )
+    ).one_or_none()
+
+
+def _replay(session: Session, *, record: IdempotencyKey, body_hash: str) -> IssueOutcome:
+    if record.request_hash != body_hash:
+        raise IdempotencyKeyReused(
+            "Idempotency-Key: this key was used with a different request body; "
+            "use a new key for a new license",
+            field="Idempotency-Key",
+        )
+    return IssueOutcome(session.get_one(License, record.license_id), replayed=True)
+
+
+def issue(
+    session: Session,
+    *,
+    registry: Registry,
+    agency: Agency,
+    request: LicenseCreate,
+    idempotency_key: str | None = None,
+    audit: AuditHook | None = None,
+    field_prefix: str = "",
+) -> IssueOutcome:
+    """Validate and issue one license (flushes; the caller commits)."""
+    body_hash = request_hash(request.model_dump(mode="json"))
+    if idempotency_key is not None:
+        if not 1 <= len(idempotency_key) <= 255 or not idempotency_key.isprintable():
+            raise InvalidIdempotencyKey(
+                "Idempotency-Key: 1 to 255 printable characters", field="Idempotency-Key"
+            )
+        record = _find_idempotent(session, agency=agency, key=idempotency_key)
+        if record is not None:
+            return _replay(session, record=record, body_hash=body_hash)
+
+    def name(field: str) -> str:
+        return f"{field_prefix}{field}"
+
+    today = registry.today()
+    license_type = _authorised_type(session, agency=agency, type_code=request.type)
+    holder_code = validate_id_number(
+        request.holder.id_number, field=name("holder.id_number"), today=today
+    )
+    holder_name = request.holder.name.strip()
+    if not holder_name:
+        raise RegistryError(f"{name('holder.name')}: must not be blank", field=name("holder.name"))
+    holder_jwk = _check_holder_jwk(request.holder.jwk, field=name("holder.jwk"))
+    catalogue.validate_fields(license_type, request.fields, field=name("fields"))
+    area_code = validate_region_code(request.area_code, field=name("area_code"))
+    valid_from = request.valid_from or today
+    valid_until = catalogue.validity_period(
+        license_type, valid_from=valid_from, valid_until=request.valid_until
+    )
+    if valid_until is not None and valid_until <= today:
+        raise catalogue.InvalidValidity(
+            f"{name('valid_until')}: the license would already have expired",
+            field=name("valid_until"),
+        )
+    serial = new_serial(today)
+    identifier = identifiers.build(
+        type_code=license_type.code, issuer_code=agency.credit_code, serial=serial, version=1
+    )
+    try:
+        # One savepoint for the license and its key: if a concurrent request with the same
+        # key committed first, both vanish and that request's license is the answer.
+        with session.begin_nested():
+            row = _new_row(
+                session,
+                registry=registry,
+                agency=agency,
+                license_type=license_type,
+                identifier=identifier,
+                holder_code=holder_code,
+                holder_name=holder_name,
+                holder_jwk=holder_jwk,
+                fields=request.fields,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                area_code=area_code,
+                service_item=request.service_item,
+                license_number=request.license_number or serial,
+            )
+            if idempotency_key is not None:
+                session.add(
+                    IdempotencyKey(
+                        agency_id=agency.id,
+                        key=idempotency_key,
+                        request_hash=body_hash,
+                        license_id=row.id,
+                        created_at=registry.now(),
+                    )
+                )
+                session.flush()
+    except IntegrityError:
+        record = (
+            _find_idempotent(session, agency=agency, key=idempotency_key)
+            if idempotency_key is not None
+            else None
+        )
+        if record is None:
+            raise
+        return _replay(session, record=record, body_hash=body_hash)
+    if audit is not None:
+        audit(
+            session,
+            actor=f"agency:{agency.credit_code}",
+            action="license.issued",
+            subject=row.identifier,
+            details={"type": license_type.code, "version": 1, "status_index": row.status_index},
+            now=registry.now(),
+        )
+    return IssueOutcome(row, replayed=False)
+
+
+def _new_row(
+    session: Session,
+    *,
+    registry: Registry,
+    agency: Agency,
+    license_type: LicenseType,
+    identifier: identifiers.LicenseIdentifier,
+    holder_code: str,
+    holder_name: str,
+    holder_jwk: dict[str, Any] | None,
+    fields: dict[str, Any],
+    valid_from: date,
+    valid_until: date | None,
+    area_code: str,
+    service_item: str | None,
+    license_number: str,
+    previous: License | None = None,
+) -> License:
+    now = registry.now()
+    entry = allocate(session, now=now)
+    text_id = str(identifier)
+    row = License(
+        identifier=text_id,
+        type_code=license_type.code,
+        type_name=license_type.name_zh,
+        license_number=license_number,
+        serial=identifier.serial,
+        version=identifier.version,
+        agency_id=agency.id,
+        issuer_name=agency.name,
+        issuer_code=agency.credit_code,
+        defining_agency_name=license_type.defining_agency_name,
+        holder_name=holder_name,
+        holder_code_type=HOLDER_CODE_TYPE_RESIDENT_ID,
+        holder_digest=registry.holder_digest.digest(holder_code),
+        holder_code_encrypted=registry.holder_cipher.encrypt_text(holder_code, aad=text_id),
+        fields_encrypted=registry.fields_cipher.encrypt_text(
+            json.dumps(fields, ensure_ascii=False), aad=text_id
+        ),
+        holder_jwk=holder_jwk,
+        issue_date=registry.today(),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        area_code=area_code,
+        service_item=service_item,
+        status=LicenseStatus.VALID.value,
+        status_list_id=entry.list_row.id,
+        status_index=entry.index,
+        credential="",
+        previous_id=previous.id if previous is not None else None,
+        created_at=now,
+    )
+    row.agency = agency
+    row.status_list = entry.list_row
+    session.add(row)
+    session.flush()
+    row.credential = _credential(
+        session,
+        registry=registry,
+        row=row,
+        license_type=license_type,
+        holder_code=holder_code,
+        fields=fields,
+    )
+    publish(session, license_row=row, now=now)
+    return row
+
+
+def get_license(
+    session: Session, *, identifier: str, agency: Agency | None = None, field: str = "id"
+) -> License:
+    """A license by its identifier (400/422 if malformed, 404 if unknown or not the agency's)."""
+    identifiers.parse(identifier, field=field)
+    row = session.scalars(select(License).where(License.identifier == identifier)).one_or_none()
+    if row is None or (agency is not None and row.agency_id != agency.id):
+        raise LicenseNotFound(f"{field}: no license {identifier}", field=field)
+    return row
+
+
+def holder_code_of(registry: Registry, row: License) -> str:
+    return registry.holder_cipher.decrypt_text(row.holder_code_encrypted, aad=row.identifier)
+
+
+def fields_of(registry: Registry, row: License) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(
+        registry.fields_cipher.decrypt_text(row.fields_encrypted, aad=row.identifier)
+    )
+    return value
+
+
+def reissue(
+    session: Session,
+    *,
+    registry: Registry,
+    agency: Agency,
+    license_row: License,
+    request: Reissue,
+    audit: AuditHook | None = None,
+) -> License:
+    """A new version with the same serial; the old version is revoked in the same transaction."""
+    if LicenseStatus(license_row.status) not in {LicenseStatus.VALID, LicenseStatus.SUSPENDED}:
+        from licenses.status import InvalidStatusTransition
+
+        raise InvalidStatusTransition(
+            f"cannot reissue a license that is {license_row.status}", field="status"
+        )
+    license_type = _authorised_type(session, agency=agency, type_code=license_row.type_code)
+    fields = request.fields if request.fields is not None else fields_of(registry, license_row)
+    catalogue.validate_fields(license_type, fields, field="fields")
+    valid_from = request.valid_from or license_row.valid_from
+    valid_until = catalogue.validity_period(
+        license_type,
+        valid_from=valid_from,
+        valid_until=request.valid_until
+        if request.valid_until is not None or request.valid_from is not None
+        else license_row.valid_until,
+    )
+    holder_jwk = (
+        _check_holder_jwk(request.holder_jwk, field="holder_jwk")
+        if request.holder_jwk is not None
+        else license_row.holder_jwk
+    )
+    new_identifier = identifiers.parse(license_row.identifier).next_version()
+    change_status(
+        session,
+        registry=registry,
+        license_row=license_row,
+        action="revoke",
+        reason=f"superseded by version {new_identifier.version:03d}: {request.reason}",
+        audit=None,
+    )
+    row = _new_row(
+        session,
+        registry=registry,
+        agency=agency,
+        license_type=license_type,
+        identifier=new_identifier,
+        holder_code=holder_code_of(registry, license_row),
+        holder_name=request.holder_name or license_row.holder_name,
+        holder_jwk=holder_jwk,
+        fields=fields,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        area_code=license_row.area_code,
+        service_item=license_row.service_item,
+        license_number=license_row.license_number,
+        previous=license_row,
+    )
+    if audit is not None:
+        audit(
+            session,
+            actor=f"agency:{agency.credit_code}",
+            action="license.reissued",
+            subject=row.identifier,
+            details={"previous": license_row.identifier, "reason": request.reason},
+            now=registry.now(),
+        )
+    return row
+
+
+def licenses_of_holder(session: Session, *, registry: Registry, id_number: str) -> list[License]:
+    """Every license version held by the owner of ``id_number`` (by keyed digest)."""
+    digest = registry.holder_digest.digest(id_number)
+    return list(
+        session.scalars(
+            select(License)
+            .where(License.holder_digest == digest)
+            .order_by(License.created_at, License.identifier)
+        )
+    )
+
+
+def status_public(row: License, registry: Registry) -> dict[str, Any]:
+    return {
+        "value": row.status,
+        "reason": row.status_reason,
+        "changed_at": row.status_changed_at.isoformat() if row.status_changed_at else None,
+        "status_list": status_claim_for(registry, row)["status_list"],
+    }
+
+
+def license_public(
+    row: License, registry: Registry, *, include_holder_code: bool
+) -> dict[str, Any]:
+    """The directory entry (ARCHITECTURE.md "license directory fields") and the credential."""
+    holder: dict[str, Any] = {"name": row.holder_name, "code_type": row.holder_code_type}
+    if include_holder_code:
+        holder["id_number"] = holder_code_of(registry, row)
+    return {
+        "id": row.identifier,
+        "type": row.type_code,
+        "type_name": row.type_name,
+        "license_number": row.license_number,
+        "serial": row.serial,
+        "version": row.version,
+        "holder": holder,
+        "issuing_agency": {"name": row.issuer_name, "credit_code": row.issuer_code},
+        "defining_agency": row.defining_agency_name,
+        "issue_date": row.issue_date.isoformat(),
+        "valid_from": row.valid_from.isoformat(),
+        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
+        "area_code": row.area_code,
+        "service_item": row.service_item,
+        "status": status_public(row, registry),
+        "credential": row.credential,
+    }

@@ -1,0 +1,235 @@
+"""License status: the registry's status changes and the status lists that publish them.
+
+IETF Token Status List, https://datatracker.ietf.org/doc/draft-ietf-oauth-status-list/ —
+2 bits per license: ``0`` VALID, ``1`` INVALID (revoked, cancelled, withdrawn, superseded),
+``2`` SUSPENDED. The encoding and the signed ``statuslist+jwt`` come from
+:mod:`licenses.statuslist`; this module keeps the bits in the database and changes
+them **in the same transaction as the license's status**, so the published list never
+disagrees with the registry.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from licenses import statuslist
+from licenses.codes import RegistryError
+from licenses.models import License, LicenseStatus, StatusList
+
+if TYPE_CHECKING:
+    from licenses.services import Registry
+
+#: The platform's own key-store owner: it signs status lists and the trust list.
+PLATFORM_OWNER = "provider"
+PLATFORM_ALG = "ES256"
+#: Entries per list: 2 bits each, so 16 KiB uncompressed.
+LIST_CAPACITY = 65_536
+#: Status List Token lifetime and the ``ttl`` hint to verifiers.
+TOKEN_LIFETIME = timedelta(hours=24)
+TOKEN_TTL = timedelta(minutes=5)
+
+VALID, INVALID, SUSPENDED = 0, 1, 2
+
+#: The status-list value that publishes each registry status.
+LIST_VALUE = {
+    LicenseStatus.VALID: VALID,
+    LicenseStatus.SUSPENDED: SUSPENDED,
+    LicenseStatus.REVOKED: INVALID,
+    LicenseStatus.CANCELLED: INVALID,
+    LicenseStatus.WITHDRAWN: INVALID,
+    LicenseStatus.EXPIRED: INVALID,
+}
+
+#: Allowed transitions: action -> (statuses it applies to, resulting status).
+TRANSITIONS: dict[str, tuple[frozenset[LicenseStatus], LicenseStatus]] = {
+    "suspend": (frozenset({LicenseStatus.VALID}), LicenseStatus.SUSPENDED),
+    "reinstate": (frozenset({LicenseStatus.SUSPENDED}), LicenseStatus.VALID),
+    "revoke": (frozenset({LicenseStatus.VALID, LicenseStatus.SUSPENDED}), LicenseStatus.REVOKED),
+    "cancel": (
+        frozenset({LicenseStatus.VALID, LicenseStatus.SUSPENDED}),
+        LicenseStatus.CANCELLED,
+    ),
+    "withdraw": (
+        frozenset({LicenseStatus.VALID, LicenseStatus.SUSPENDED}),
+        LicenseStatus.WITHDRAWN,
+    ),
+}
+
+#: Audit action per registry action.
+AUDIT_ACTIONS = {
+    "suspend": "license.suspended",
+    "reinstate": "license.reinstated",
+    "revoke": "license.revoked",
+    "cancel": "license.cancelled",
+    "withdraw": "license.withdrawn",
+}
+
+
+class InvalidStatusTransition(RegistryError):
+    code = "invalid-status-transition"
+    status = 409
+
+
+class UnknownStatusList(RegistryError):
+    code = "unknown-status-list"
+    status = 404
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEntry:
+    list_row: StatusList
+    index: int
+
+
+def _new_list(session: Session, *, now: datetime) -> StatusList:
+    row = StatusList(
+        list_id=secrets.token_hex(8),
+        bits=bytes(LIST_CAPACITY // 4),
+        capacity=LIST_CAPACITY,
+        next_index=0,
+        version=1,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def allocate(session: Session, *, now: datetime) -> StatusEntry:
+    """Reserve the next free entry (VALID) of the current list, opening a new list when full.
+
+    The list row is locked (``SELECT … FOR UPDATE`` on PostgreSQL), so concurrent
+    issuance on several nodes never hands out one index twice; the unique constraint on
+    (list, index) is the second line of defence.
+    """
+    row = session.scalars(
+        select(StatusList)
+        .where(StatusList.next_index < StatusList.capacity)
+        .order_by(StatusList.updated_at.desc(), StatusList.list_id)
+        .limit(1)
+        .with_for_update()
+    ).first()
+    if row is None:
+        row = _new_list(session, now=now)
+    index = row.next_index
+    row.next_index = index + 1
+    session.flush()
+    return StatusEntry(row, index)
+
+
+def _entries(row: StatusList) -> statuslist.StatusList:
+    return statuslist.StatusList.from_bytes(row.bits, bits=2)
+
+
+def list_value(row: StatusList, index: int) -> int:
+    return _entries(row).get(index)
+
+
+def publish(session: Session, *, license_row: License, now: datetime) -> None:
+    """Make the license's status list entry say what its registry status says."""
+    list_row = session.scalars(
+        select(StatusList).where(StatusList.id == license_row.status_list_id).with_for_update()
+    ).one()
+    entries = _entries(list_row)
+    entries.set(license_row.status_index, LIST_VALUE[LicenseStatus(license_row.status)])
+    list_row.bits = entries.to_bytes()
+    list_row.version += 1
+    list_row.updated_at = now
+    session.flush()
+
+
+def change_status(
+    session: Session,
+    *,
+    registry: Registry,
+    license_row: License,
+    action: str,
+    reason: str,
+    audit: Callable[..., object] | None = None,
+) -> License:
+    """Apply ``action`` (suspend, reinstate, revoke, cancel, withdraw) with its reason."""
+    allowed_from, result = TRANSITIONS[action]
+    current = LicenseStatus(license_row.status)
+    if current not in allowed_from:
+        raise InvalidStatusTransition(
+            f"cannot {action} a license that is {current.value}", field="status"
+        )
+    now = registry.now()
+    license_row.status = result.value
+    license_row.status_reason = reason
+    license_row.status_changed_at = now
+    publish(session, license_row=license_row, now=now)
+    if audit is not None:
+        audit(
+            session,
+            actor=f"agency:{license_row.issuer_code}",
+            action=AUDIT_ACTIONS[action],
+            subject=license_row.identifier,
+            details={"reason": reason, "status": result.value},
+            now=now,
+        )
+    return license_row
+
+
+def get_list(session: Session, *, list_id: str) -> StatusList:
+    row = session.scalars(select(StatusList).where(StatusList.list_id == list_id)).one_or_none()
+    if row is None:
+        raise UnknownStatusList(f"no status list {list_id!r}", field="list_id")
+    return row
+
+
+def etag(row: StatusList) -> str:
+    return f'"{row.list_id}-{row.version}"'
+
+
+def status_list_token(session: Session, *, registry: Registry, row: StatusList) -> str:
+    """The signed ``statuslist+jwt`` for one list, signed by the platform (ES256)."""
+    now = registry.now()
+    return statuslist.build_status_list_token(
+        signer=registry.keystore.signer(session, owner=PLATFORM_OWNER, alg=PLATFORM_ALG),
+        sub=registry.status_list_uri(row.list_id),
+        status_list=_entries(row),
+        iat=now,
+        exp=now + TOKEN_LIFETIME,
+        ttl=TOKEN_TTL,
+    )
+
+
+def status_claim(registry: Registry, *, list_id: str, index: int) -> dict[str, object]:
+    """The credential's ``status`` claim: ``{"status_list": {"idx", "uri"}}``."""
+    return dict(statuslist.status_claim(uri=registry.status_list_uri(list_id), idx=index))
+
+
+class RegistryStatusLists:
+    """A :class:`licenses.verification.StatusListSource` reading this registry's own lists.
+
+    Each list is signed and then verified like any fetched list, so the online verifier
+    runs exactly the checks an offline one runs on a cached copy.
+    """
+
+    def __init__(self, session: Session, *, registry: Registry) -> None:
+        self._session = session
+        self._registry = registry
+        self._prefix = registry.status_list_uri("")
+
+    def get(self, uri: str) -> statuslist.VerifiedStatusList | None:
+        if not uri.startswith(self._prefix):
+            return None
+        row = self._session.scalars(
+            select(StatusList).where(StatusList.list_id == uri[len(self._prefix) :])
+        ).one_or_none()
+        if row is None:
+            return None
+        return statuslist.verify_status_list_token(
+            token=status_list_token(self._session, registry=self._registry, row=row),
+            jwks=self._registry.keystore.jwks(self._session, owner=PLATFORM_OWNER),
+            expected_sub=uri,
+            now=self._registry.now(),
+        )
