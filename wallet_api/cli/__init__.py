@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from wallet_api.cli import agency as agency_cli
 from wallet_api.cli import db, keys, serve
 from wallet_api.cli import license_type as license_type_cli
 
@@ -18,6 +19,7 @@ app.command("serve")(serve.serve)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(license_type_cli.app, name="license-type")
+app.add_typer(agency_cli.app, name="agency")
 
 
 def main() -> None:

@@ -1,0 +1,106 @@
+"""``govwallet agency``: register issuing and verifying agencies."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from identity.oidc.services import register_client
+from licenses import services
+from licenses.codes import RegistryError
+from wallet_api.cli.common import fail, print_json, runtime_or_exit
+from wallet_api.runtime import Runtime
+
+app = typer.Typer(help="Agencies: register, list.", no_args_is_help=True)
+
+
+def register_agency(
+    runtime: Runtime,
+    *,
+    name: str,
+    credit_code: str,
+    region: str,
+    license_types: list[str],
+) -> dict[str, Any]:
+    """Add the agency, its ES256 keys and its client-credentials client in one transaction."""
+    registry = services.Registry.create(
+        keystore=runtime.keystore,
+        master=runtime.settings.master_secret,
+        platform_issuer=runtime.settings.issuer_url,
+    )
+    with runtime.transaction() as session:
+        agency = services.add_agency(
+            session,
+            registry=registry,
+            name=name,
+            credit_code=credit_code,
+            region_code=region,
+            license_types=license_types,
+        )
+        client, secret = register_client(
+            session,
+            name=f"{name} ({credit_code})",
+            redirect_uris=(),
+            grant_types=("client_credentials",),
+            scopes=services.AGENCY_SCOPES,
+            master=runtime.settings.master_secret,
+        )
+        services.set_client(session, agency=agency, client_id=client.client_id)
+        result = services.agency_public(agency)
+    result["client_secret"] = secret
+    result["scopes"] = " ".join(services.AGENCY_SCOPES)
+    return result
+
+
+@app.command("add")
+def add_command(
+    name: Annotated[str, typer.Option("--name", help="The agency's name.")],
+    credit_code: Annotated[
+        str, typer.Option("--credit-code", help="Unified social credit code (GB 32100-2015).")
+    ],
+    region: Annotated[str, typer.Option("--region", help="GB/T 2260 region code (6 digits).")],
+    license_type: Annotated[
+        list[str], typer.Option("--license-type", help="A license type code it may issue.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Register an agency with its signing keys and a client-credentials client.
+
+    The client secret is printed once; only its digest is stored.
+    """
+    with runtime_or_exit() as runtime:
+        try:
+            result = register_agency(
+                runtime,
+                name=name,
+                credit_code=credit_code,
+                region=region,
+                license_types=license_type,
+            )
+        except RegistryError as exc:
+            fail(str(exc))
+    if as_json:
+        print_json(result)
+        return
+    typer.echo(f"agency_id:     {result['agency_id']}")
+    typer.echo(f"client_id:     {result['client_id']}")
+    typer.echo(f"client_secret: {result['client_secret']}  (shown once)")
+    typer.echo(f"license types: {', '.join(result['license_types'])}")
+
+
+@app.command("list")
+def list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List agencies: id, credit code, region, authorised types, client id."""
+    with runtime_or_exit() as runtime, runtime.transaction() as session:
+        rows = [services.agency_public(agency) for agency in services.list_agencies(session)]
+    if as_json:
+        print_json(rows)
+        return
+    for row in rows:
+        types = ",".join(row["license_types"])  # type: ignore[arg-type]
+        typer.echo(
+            f"{row['agency_id']}  {row['credit_code']}  {row['region']}  {row['name']}  {types}"
+        )
