@@ -1,23 +1,15 @@
-"""Errors of the audit log (rendered as RFC 9457 problems)."""
+"""Errors of the audit log (RFC 9457 problems naming the field at fault)."""
 
 from __future__ import annotations
 
-from typing import Any
+from licenses.codes import RegistryError
 
 
-class AuditError(Exception):
-    """Base of the audit log's errors; ``field`` names the input at fault."""
+class AuditError(RegistryError):
+    """Base of the audit log's errors."""
 
     code = "audit-error"
     status = 400
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-    @property
-    def extensions(self) -> dict[str, Any]:
-        return {"field": self.field} if self.field else {}
 
 
 class InvalidAuditEntry(AuditError):
@@ -32,7 +24,7 @@ class SensitiveAuditValue(InvalidAuditEntry):
 
 
 class InvalidCheckpoint(AuditError):
-    """A checkpoint kept outside the database could not be read."""
+    """A checkpoint (stored or kept outside the database) does not verify."""
 
     code = "invalid-audit-checkpoint"
     status = 422

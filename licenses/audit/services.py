@@ -345,26 +345,26 @@ class _ChainWalk:
                 f"entries #{expected}..#{entry.seq - 1} are missing before entry #{entry.seq}",
                 seq=expected,
             )
+        linked_earlier = self.recent.get(entry.prev_hash)
+        if not gap and linked_earlier is not None and linked_earlier < self.prev_seq:
+            # It links past its predecessor: what lies between was slipped in.
+            self.problem(
+                "inserted",
+                f"entries #{linked_earlier + 1}..#{entry.seq - 1} were inserted: entry "
+                f"#{entry.seq} links to #{linked_earlier}",
+                seq=linked_earlier + 1,
+            )
         if _recomputed_hash(entry) != entry.entry_hash:
             self.problem(
                 "altered", f"entry #{entry.seq}: its content does not match its hash", entry
             )
-        elif not gap and entry.prev_hash != self.prev_hash:
-            earlier = self.recent.get(entry.prev_hash)
-            if earlier is not None and earlier < self.prev_seq:
-                self.problem(
-                    "inserted",
-                    f"entries #{earlier + 1}..#{entry.seq - 1} were inserted: entry "
-                    f"#{entry.seq} links to #{earlier}",
-                    seq=earlier + 1,
-                )
-            else:
-                self.problem(
-                    "broken-link",
-                    f"entry #{entry.seq} does not link to entry #{self.prev_seq} "
-                    "(reordered or replaced)",
-                    entry,
-                )
+        elif not gap and linked_earlier is None and entry.prev_hash != self.prev_hash:
+            self.problem(
+                "broken-link",
+                f"entry #{entry.seq} does not link to entry #{self.prev_seq} "
+                "(reordered or replaced)",
+                entry,
+            )
         for source, pinned_hash in self.pinned.get(entry.seq, []):
             if entry.entry_hash != pinned_hash:
                 self.problem(
