@@ -368,6 +368,7 @@ def reissue(
     license_row: License,
     request: Reissue,
     audit: AuditHook | None = None,
+    actor: str | None = None,
 ) -> License:
     """A new version with the same serial; the old version is revoked in the same transaction."""
     if LicenseStatus(license_row.status) not in {LicenseStatus.VALID, LicenseStatus.SUSPENDED}:
@@ -421,7 +422,7 @@ def reissue(
     if audit is not None:
         audit(
             session,
-            actor=f"agency:{agency.credit_code}",
+            actor=actor or f"agency:{agency.credit_code}",
             action="license.reissued",
             subject=row.identifier,
             details={"previous": license_row.identifier, "reason": request.reason},

@@ -246,12 +246,15 @@ def verify_online(
     presentation: str,
     audience: str | None,
     nonce: str | None,
+    verifier: Agency | None = None,
+    audit: Callable[..., object] | None = None,
     key_binding_max_age: timedelta = timedelta(minutes=5),
 ) -> dict[str, Any]:
     """Verify a presentation against this registry's own trust and status lists.
 
     Key binding is required when the verifier names an audience or a nonce (it expects a
-    holder-bound presentation); otherwise a presentation without one may pass.
+    holder-bound presentation); otherwise a presentation without one may pass. With a
+    verifying agency, the result is audited under that agency.
     """
     result = verification.verify_presentation(
         presentation=presentation,
@@ -263,4 +266,18 @@ def verify_online(
         key_binding_max_age=key_binding_max_age,
         require_key_binding=audience is not None or nonce is not None,
     )
-    return dict(result.as_dict())
+    report = dict(result.as_dict())
+    license_id = report.get("license_id")
+    if audit is not None and verifier is not None and isinstance(license_id, str):
+        failed = [
+            name for name, check in report["checks"].items() if check.get("outcome") == "failed"
+        ]
+        audit(
+            session,
+            actor=f"agency:{verifier.credit_code}",
+            action="license.verified",
+            subject=license_id,
+            details={"valid": bool(report["valid"]), "failed": failed},
+            now=registry.now(),
+        )
+    return report

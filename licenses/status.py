@@ -153,8 +153,12 @@ def change_status(
     action: str,
     reason: str,
     audit: Callable[..., object] | None = None,
+    actor: str | None = None,
 ) -> License:
-    """Apply ``action`` (suspend, reinstate, revoke, cancel, withdraw) with its reason."""
+    """Apply ``action`` (suspend, reinstate, revoke, cancel, withdraw) with its reason.
+
+    ``actor`` is who the audit log names (default: the issuing agency).
+    """
     allowed_from, result = TRANSITIONS[action]
     current = LicenseStatus(license_row.status)
     if current not in allowed_from:
@@ -169,7 +173,7 @@ def change_status(
     if audit is not None:
         audit(
             session,
-            actor=f"agency:{license_row.issuer_code}",
+            actor=actor or f"agency:{license_row.issuer_code}",
             action=AUDIT_ACTIONS[action],
             subject=license_row.identifier,
             details={"reason": reason, "status": result.value},

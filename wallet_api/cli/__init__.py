@@ -7,6 +7,7 @@ import typer
 from wallet_api.cli import agency as agency_cli
 from wallet_api.cli import citizen as citizen_cli
 from wallet_api.cli import db, keys, serve
+from wallet_api.cli import license as license_cli
 from wallet_api.cli import license_type as license_type_cli
 from wallet_api.cli import register as register_cli
 
@@ -22,6 +23,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(license_type_cli.app, name="license-type")
 app.add_typer(agency_cli.app, name="agency")
+app.add_typer(license_cli.app, name="license")
 app.add_typer(citizen_cli.app, name="citizen")
 app.add_typer(register_cli.app, name="register")
 

@@ -1,0 +1,223 @@
+"""``govwallet license``: status changes, re-issue, bulk import, show and verify."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from licenses import bulk, issuance, qr, services, status
+from licenses.audit.services import append_entry
+from licenses.codes import RegistryError
+from licenses.errors import CredentialError
+from licenses.schemas import Reissue
+from wallet_api.cli.common import fail, print_json, runtime_or_exit
+from wallet_api.runtime import Runtime
+
+app = typer.Typer(help="Licenses: status changes, re-issue, import, verify.", no_args_is_help=True)
+
+LicenseId = Annotated[str, typer.Argument(help="The GB/T 36904 license identifier.")]
+Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the registry and audit log).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _registry(runtime: Runtime) -> services.Registry:
+    return services.Registry.create(
+        keystore=runtime.keystore,
+        master=runtime.settings.master_secret,
+        platform_issuer=runtime.settings.issuer_url,
+    )
+
+
+def _operator() -> str:
+    return f"operator:{getpass.getuser()}"
+
+
+def _change(license_id: str, action: str, reason: str, as_json: bool) -> None:
+    with runtime_or_exit() as runtime:
+        registry = _registry(runtime)
+        try:
+            with runtime.transaction() as session:
+                row = issuance.get_license(session, identifier=license_id)
+                status.change_status(
+                    session,
+                    registry=registry,
+                    license_row=row,
+                    action=action,
+                    reason=reason,
+                    audit=append_entry,
+                    actor=_operator(),
+                )
+                result = {"id": row.identifier, "status": issuance.status_public(row, registry)}
+        except RegistryError as exc:
+            fail(str(exc))
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(f"{result['id']}: {result['status']['value']}")
+
+
+@app.command("suspend")
+def suspend_command(license_id: LicenseId, reason: Reason, as_json: AsJson = False) -> None:
+    """Suspend a valid license (status list: SUSPENDED)."""
+    _change(license_id, "suspend", reason, as_json)
+
+
+@app.command("reinstate")
+def reinstate_command(license_id: LicenseId, reason: Reason, as_json: AsJson = False) -> None:
+    """Reinstate a suspended license (status list: VALID)."""
+    _change(license_id, "reinstate", reason, as_json)
+
+
+@app.command("revoke")
+def revoke_command(license_id: LicenseId, reason: Reason, as_json: AsJson = False) -> None:
+    """Revoke (撤销) a license (status list: INVALID)."""
+    _change(license_id, "revoke", reason, as_json)
+
+
+@app.command("cancel")
+def cancel_command(license_id: LicenseId, reason: Reason, as_json: AsJson = False) -> None:
+    """Cancel (注销) a license (status list: INVALID)."""
+    _change(license_id, "cancel", reason, as_json)
+
+
+@app.command("withdraw")
+def withdraw_command(license_id: LicenseId, reason: Reason, as_json: AsJson = False) -> None:
+    """Withdraw (吊销) a license as a penalty (status list: INVALID)."""
+    _change(license_id, "withdraw", reason, as_json)
+
+
+@app.command("reissue")
+def reissue_command(license_id: LicenseId, reason: Reason, as_json: AsJson = False) -> None:
+    """Issue the next version (same serial); the current version is revoked."""
+    with runtime_or_exit() as runtime:
+        registry = _registry(runtime)
+        try:
+            with runtime.transaction() as session:
+                row = issuance.get_license(session, identifier=license_id)
+                new_row = issuance.reissue(
+                    session,
+                    registry=registry,
+                    agency=row.agency,
+                    license_row=row,
+                    request=Reissue(reason=reason),
+                    audit=append_entry,
+                    actor=_operator(),
+                )
+                result = {
+                    "id": new_row.identifier,
+                    "previous": row.identifier,
+                    "credential": new_row.credential,
+                    "status": issuance.status_public(new_row, registry),
+                }
+        except (RegistryError, CredentialError) as exc:
+            fail(str(exc))
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(f"{result['previous']} -> {result['id']}")
+
+
+@app.command("show")
+def show_command(license_id: LicenseId, as_json: AsJson = False) -> None:
+    """Show a license's directory entry and status (the holder's number is not printed)."""
+    with runtime_or_exit() as runtime:
+        registry = _registry(runtime)
+        try:
+            with runtime.transaction() as session:
+                row = issuance.get_license(session, identifier=license_id)
+                result = issuance.license_public(row, registry, include_holder_code=False)
+        except RegistryError as exc:
+            fail(str(exc))
+    if as_json:
+        print_json(result)
+        return
+    for key in ("id", "type", "type_name", "version", "issue_date", "valid_until"):
+        typer.echo(f"{key:<12} {result[key]}")
+    typer.echo(f"{'status':<12} {result['status']['value']} {result['status']['reason'] or ''}")
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[
+        Path, typer.Argument(help="JSON Lines: one POST /api/v1/licenses body a line.")
+    ],
+    agency: Annotated[str, typer.Option("--agency", help="Agency id or credit code.")],
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Stop after this many more lines.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Issue every line of FILE for the agency; run it again to resume where it stopped."""
+    with runtime_or_exit() as runtime:
+        registry = _registry(runtime)
+        try:
+            with runtime.transaction() as session:
+                agency_id = services.get_agency(session, agency_ref=agency).id
+            with typer.progressbar(length=1, label="importing") as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.length = total
+                    bar.update(done - bar.pos)
+
+                report = bulk.import_file(
+                    runtime.sessions,
+                    registry=registry,
+                    agency_id=agency_id,
+                    path=file,
+                    audit=append_entry,
+                    progress=progress,
+                    limit=limit,
+                )
+        except RegistryError as exc:
+            fail(str(exc))
+    result: dict[str, Any] = report.as_dict()
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(
+            f"{result['state']}: line {result['last_line']} of {result['total_lines']}, "
+            f"{result['issued']} issued, {result['failed']} refused"
+        )
+        for failure in result["failures"][:20]:
+            typer.echo(f"  {failure['detail']}")
+    if result["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command("verify")
+def verify_command(
+    file: Annotated[Path, typer.Argument(help="A presentation (SD-JWT) or offline QR text.")],
+    audience: Annotated[str | None, typer.Option(help="Expected key-binding audience.")] = None,
+    nonce: Annotated[str | None, typer.Option(help="Expected key-binding nonce.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Verify a presentation against this registry's trust and status lists (exit 1 if invalid)."""
+    try:
+        text = file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"FILE: cannot read {file}: {exc}")
+    if qr.is_offline_payload(text):
+        try:
+            text = qr.decode_offline(text)
+        except qr.QrError as exc:
+            fail(f"FILE: {exc}")
+    with runtime_or_exit() as runtime, runtime.transaction() as session:
+        result = services.verify_online(
+            session,
+            registry=_registry(runtime),
+            presentation=text,
+            audience=audience,
+            nonce=nonce,
+        )
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo("VALID" if result["valid"] else "INVALID")
+        for name, check in result["checks"].items():
+            reason = f": {check['reason']}" if check.get("reason") else ""
+            typer.echo(f"  {name:<18} {check['outcome']}{reason}")
+    if not result["valid"]:
+        raise typer.Exit(1)
