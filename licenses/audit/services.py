@@ -435,7 +435,7 @@ def verify_chain(
         )
     elif head is not None and report.last_seq and head.entry_hash != walk.prev_hash:
         walk.problem(
-            "altered",
+            "head-mismatch",
             f"the chain head does not match entry #{report.last_seq}",
             seq=report.last_seq,
         )

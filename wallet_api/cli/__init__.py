@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from wallet_api.cli import agency as agency_cli
+from wallet_api.cli import audit as audit_cli
 from wallet_api.cli import citizen as citizen_cli
 from wallet_api.cli import db, keys, serve
 from wallet_api.cli import license as license_cli
@@ -24,6 +25,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(license_type_cli.app, name="license-type")
 app.add_typer(agency_cli.app, name="agency")
 app.add_typer(license_cli.app, name="license")
+app.add_typer(audit_cli.app, name="audit")
 app.add_typer(citizen_cli.app, name="citizen")
 app.add_typer(register_cli.app, name="register")
 
