@@ -74,11 +74,22 @@ class WrongCheckCharacter(InvalidIdNumber):
 
 
 class WeakPassword(IdentityError):
-    """The password breaks a strength rule; the message says which."""
+    """The password breaks a strength rule; the message and ``rule`` say which."""
 
     code = "weak-password"
     status = 422
     field = "password"
+
+    def __init__(self, message: str, *, rule: str, **params: int) -> None:
+        super().__init__(message)
+        #: ``too-short``, ``too-long``, ``control-character``, ``too-few-classes``,
+        #: ``too-few-distinct``, ``common``, ``personal``.
+        self.rule = rule
+        self.params = params
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"field": self.field, "rule": self.rule, **self.params}
 
 
 class InvalidName(IdentityError):

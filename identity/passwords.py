@@ -78,25 +78,42 @@ def check_strength(
     birth date, phone): an attacker who knows the citizen tries those first.
     """
     if len(password) < policy.min_length:
-        raise WeakPassword(f"The password must be at least {policy.min_length} characters long.")
+        raise WeakPassword(
+            f"The password must be at least {policy.min_length} characters long.",
+            rule="too-short",
+            min=policy.min_length,
+        )
     if len(password) > policy.max_length:
-        raise WeakPassword(f"The password must be at most {policy.max_length} characters long.")
+        raise WeakPassword(
+            f"The password must be at most {policy.max_length} characters long.",
+            rule="too-long",
+            max=policy.max_length,
+        )
     if any(unicodedata.category(c) == "Cc" for c in password):
-        raise WeakPassword("The password must not contain control characters.")
+        raise WeakPassword(
+            "The password must not contain control characters.", rule="control-character"
+        )
     if _character_classes(password) < policy.min_character_classes:
         raise WeakPassword(
             f"The password must mix at least {policy.min_character_classes} of: lower-case "
-            "letters, upper-case letters, digits and other characters."
+            "letters, upper-case letters, digits and other characters.",
+            rule="too-few-classes",
+            classes=policy.min_character_classes,
         )
     if len(set(password)) < 4:
-        raise WeakPassword("The password repeats too few different characters.")
+        raise WeakPassword(
+            "The password repeats too few different characters.", rule="too-few-distinct"
+        )
     if password.lower() in _COMMON:
-        raise WeakPassword("The password is one of the most common passwords; choose another.")
+        raise WeakPassword(
+            "The password is one of the most common passwords; choose another.", rule="common"
+        )
     lowered = password.lower()
     for value in personal:
         if value and len(value) >= 6 and value.lower() in lowered:
             raise WeakPassword(
-                "The password must not contain your identity number, birth date or phone number."
+                "The password must not contain your identity number, birth date or phone number.",
+                rule="personal",
             )
 
 

@@ -10,12 +10,19 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from identity.errors import IdentityError
 from keys import KeyedDigest
+from licenses.codes import RegistryError
+from licenses.errors import CredentialError
 from wallet_api import problems
 from wallet_api.csrf import CsrfError, CsrfProtection
 from wallet_api.logs import configure_logging
 from wallet_api.middleware import RequestContextMiddleware
-from wallet_api.routes import health, jwks
+from wallet_api.routes import account, health, jwks
+from wallet_api.routes import licenses as license_routes
+from wallet_api.routes import status_lists as status_list_routes
+from wallet_api.routes import trust_list as trust_list_routes
+from wallet_api.routes import verify as verify_routes
 from wallet_api.runtime import Runtime
 from wallet_api.settings import DevelopmentSecretWarning, Settings, load_settings
 
@@ -42,10 +49,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.csrf = CsrfProtection(
         KeyedDigest(settings.master_secret, "csrf"), secure=settings.secure_cookies
     )
-    problems.install(app, CsrfError)
+    problems.install(app, CsrfError, IdentityError)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
     app.include_router(jwks.router)
+    app.include_router(account.router)
+    app.add_exception_handler(RegistryError, problems.domain_error)
+    app.add_exception_handler(CredentialError, problems.domain_error)
+    app.include_router(license_routes.router)
+    app.include_router(status_list_routes.router)
+    app.include_router(trust_list_routes.router)
+    app.include_router(verify_routes.router)
     app.add_middleware(RequestContextMiddleware, https=settings.issuer.scheme == "https")
     return app
 
