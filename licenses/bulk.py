@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,7 +187,7 @@ def import_file(
     sessions: sessionmaker[Session],
     *,
     registry: Registry,
-    agency_id: Any,
+    agency_id: uuid.UUID | str,
     path: Path,
     audit: AuditHook | None = None,
     progress: Progress | None = None,
@@ -198,6 +199,7 @@ def import_file(
     ``limit`` stops after that many more lines (the job stays resumable);
     ``progress(done, total)`` is called after every line.
     """
+    agency_id = uuid.UUID(str(agency_id))
     if not path.is_file():
         raise ImportFileError(f"FILE: {path} is not a readable file", field="file")
     digest, total = file_digest(path)
