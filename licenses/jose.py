@@ -116,9 +116,11 @@ def import_public_jwk(jwk: Mapping[str, Any]) -> ECKey | RSAKey | OKPKey:
         raise ValueError("a JWK must be a JSON object")
     if "d" in jwk:
         raise ValueError("a private JWK was given where a public key belongs")
+    if jwk.get("kty") not in ("EC", "RSA", "OKP"):
+        raise ValueError("only EC, RSA and OKP public keys verify signatures here")
     key = JWKRegistry.import_key(dict(jwk))
     if not isinstance(key, ECKey | RSAKey | OKPKey):
-        raise ValueError("symmetric keys cannot verify signatures here")
+        raise ValueError("only EC, RSA and OKP public keys verify signatures here")
     return key
 
 

@@ -448,3 +448,38 @@ def test_works_offline_with_cached_lists_from_their_tokens(world):
         world, world.present(world.issue().credential), trust_list=trust_list, status_lists=cache
     )
     assert result.valid is True
+
+
+def test_mutated_presentations_never_raise_and_never_pass(world):
+    """Seeded random corruption anywhere in the text: always a result, never valid."""
+    import random
+
+    presentation = world.present(world.issue().credential)
+    trust_list, status_lists = world.trust_list(), world.status_lists()
+    rng = random.Random(20261124)
+    for _ in range(300):
+        text = list(presentation)
+        for _ in range(rng.randint(1, 3)):
+            text[rng.randrange(len(text))] = rng.choice('A~._-z0{}"')
+        mutated = "".join(text)
+        if mutated == presentation:
+            continue
+        result = _verify(world, mutated, trust_list=trust_list, status_lists=status_lists)
+        assert result.valid is False, mutated
+
+
+@pytest.mark.parametrize(
+    "cnf", [{}, {"kty": "EC"}, "a string", {"kty": "oct", "k": "c2VjcmV0"}, {"kty": "RSA"}]
+)
+def test_garbage_holder_key_fails_key_binding_without_raising(world, cnf):
+    payload = {"iss": world.agency("a").iss, "vct": BUSINESS_LICENSE, "cnf": {"jwk": cnf}}
+    payload["status"] = {
+        "status_list": {"idx": 1, "uri": "https://gov.example/api/v1/status-lists/1"}
+    }
+    jwt = world.signer("agency:a").sign_compact(
+        header={"typ": "dc+sd-jwt"}, payload=json.dumps(payload).encode()
+    )
+    kb_jwt = world.present(world.issue().credential).rpartition("~")[2]
+    result = _verify(world, f"{jwt}~{kb_jwt}")
+    assert result.checks["signature"].outcome == "passed"
+    assert result.checks["key_binding"].outcome == "failed"
