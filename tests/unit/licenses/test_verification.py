@@ -22,6 +22,7 @@ from tests.support.credentials import (
     NONCE,
     NOW,
     PLATFORM,
+    CredentialWorld,
     make_world,
 )
 
@@ -97,6 +98,13 @@ def test_valid_presentation_passes_every_check(world):
     assert "jwks" not in document["issuer"]
     assert document["status_list"]["age_seconds"] == 300
     assert document["trust_list"]["age_seconds"] == 3600
+
+
+def test_with_keys_from_the_runtime_key_store_on_each_database(runtime):
+    """The same round trip with the suite's runtime (SQLite and PostgreSQL key stores)."""
+    world = CredentialWorld(runtime=runtime)
+    result = _verify(world, world.present(world.issue().credential))
+    assert result.valid is True, _outcomes(result)
 
 
 def test_cached_status_lists_conform_to_the_protocol():
