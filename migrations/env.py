@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import identity.models
+import identity.oidc.models
 import keys.models
 import licenses.archive.models
 import licenses.audit.models

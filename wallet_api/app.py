@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from identity.errors import IdentityError
+from identity.oidc.errors import OidcError
 from keys import KeyedDigest
 from licenses.codes import RegistryError
 from licenses.errors import CredentialError
@@ -18,8 +19,12 @@ from wallet_api import problems
 from wallet_api.csrf import CsrfError, CsrfProtection
 from wallet_api.logs import configure_logging
 from wallet_api.middleware import RequestContextMiddleware
+from wallet_api.oauth_logout import LogoutDeliveryLoop
+from wallet_api.oauth_setup import build_provider
 from wallet_api.routes import account, health, jwks
 from wallet_api.routes import licenses as license_routes
+from wallet_api.routes import login as login_routes
+from wallet_api.routes import oidc as oidc_routes
 from wallet_api.routes import status_lists as status_list_routes
 from wallet_api.routes import trust_list as trust_list_routes
 from wallet_api.routes import verify as verify_routes
@@ -36,7 +41,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        app.state.logout_loop.start()
         yield
+        await app.state.logout_loop.stop()
         runtime.close()
 
     app = FastAPI(
@@ -49,11 +56,17 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.csrf = CsrfProtection(
         KeyedDigest(settings.master_secret, "csrf"), secure=settings.secure_cookies
     )
-    problems.install(app, CsrfError, IdentityError)
+    problems.install(app, CsrfError, IdentityError, OidcError)
+    app.state.provider = build_provider(runtime)
+    app.state.logout_loop = LogoutDeliveryLoop(
+        app.state.provider, interval=settings.backchannel_logout_interval_seconds
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(health.router)
     app.include_router(jwks.router)
     app.include_router(account.router)
+    app.include_router(oidc_routes.router)
+    app.include_router(login_routes.router)
     app.add_exception_handler(RegistryError, problems.domain_error)
     app.add_exception_handler(CredentialError, problems.domain_error)
     app.include_router(license_routes.router)

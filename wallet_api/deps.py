@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from identity.models import Citizen
+from identity.oidc.tokens import AccessTokenClaims
 from keys import KeyStore
 from licenses.services import Registry
+from wallet_api.oauth_bearer import bearer_token
+from wallet_api.oauth_flow import SignedIn, current_sign_in
+from wallet_api.oauth_server import StarletteProvider
+from wallet_api.problems import Problem
 from wallet_api.runtime import Runtime
 from wallet_api.settings import Settings
 
@@ -57,3 +64,58 @@ def get_registry(runtime: RuntimeDep) -> Registry:
 
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]
+
+
+# -- the OpenID provider (identity/oidc) -------------------------------------------------
+
+
+def get_provider(request: Request) -> StarletteProvider:
+    provider: StarletteProvider = request.app.state.provider
+    return provider
+
+
+ProviderDep = Annotated[StarletteProvider, Depends(get_provider)]
+
+
+def get_sign_in(
+    request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep
+) -> SignedIn | None:
+    """The SSO session of this browser and its citizen, or ``None``."""
+    return current_sign_in(request, session, provider, settings)
+
+
+SignInDep = Annotated[SignedIn | None, Depends(get_sign_in)]
+
+
+def get_current_citizen(request: Request, sign_in: SignInDep) -> Citizen:
+    """The logged-in citizen; pages without a session are sent to the login page."""
+    if sign_in is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        # A browser is sent to the login form; an API caller gets a plain 401.
+        status = 303 if "text/html" in request.headers.get("accept", "") else 401
+        raise Problem(
+            status,
+            "not-signed-in",
+            "Log in to see this page.",
+            headers={"Location": "/login?" + urlencode({"next": target})},
+        )
+    return sign_in.citizen
+
+
+CurrentCitizen = Annotated[Citizen, Depends(get_current_citizen)]
+
+
+def require_scopes(*scopes: str) -> Callable[..., AccessTokenClaims]:
+    """A dependency: a valid bearer access token carrying every one of ``scopes``.
+
+    RFC 6750 §3: failures answer ``WWW-Authenticate: Bearer`` with ``invalid_token``
+    (401) or ``insufficient_scope`` (403) beside the problem document.
+    """
+    wanted = " ".join(scopes)
+
+    def dependency(
+        request: Request, session: SessionDep, provider: ProviderDep
+    ) -> AccessTokenClaims:
+        return bearer_token(request, session, provider, scopes=scopes, scope_text=wanted)
+
+    return dependency

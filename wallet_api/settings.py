@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     #: Retired provider keys stay published this long (>= the longest token lifetime).
     provider_key_retain_seconds: int = Field(default=2 * 86400, ge=60)
 
+    # -- the OpenID provider (identity/oidc) ----------------------------------------
+    #: RFC 7591 initial access token for ``POST /register``; unset = registration disabled.
+    oidc_registration_token: SecretStr | None = None
+    #: How often the back-channel logout outbox is checked for due deliveries.
+    backchannel_logout_interval_seconds: float = Field(default=2.0, ge=0.05, le=3600)
+
     # -- citizens' accounts (identity) -------------------------------------------
     #: Argon2id cost (OWASP Password Storage Cheat Sheet: m=19 MiB, t=2, p=1); hashes made
     #: with other parameters are re-hashed at the next successful login.

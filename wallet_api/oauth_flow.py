@@ -1,0 +1,232 @@
+"""The interactive part of the authorization endpoint: SSO session, login, consent.
+
+OpenID Connect Core 1.0 §3.1.2 (https://openid.net/specs/openid-connect-core-1_0.html#AuthorizationEndpoint).
+Authlib validates the request (client, exact redirect URI, response type, scope,
+PKCE, ``prompt=none`` without a session); this module decides whether the citizen
+must log in again (``prompt=login``, ``max_age``, ``acr_values``), whether consent
+is needed, and adds the RFC 9207 ``iss`` parameter to every authorization response.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidRequestError, OAuth2Error
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from fastapi import Request
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from identity.models import Citizen, LevelOfAssurance
+from identity.oidc import services as oidc_services
+from identity.oidc.claims import loa_of, required_loa
+from identity.oidc.errors import UnmetAuthenticationRequirements
+from identity.oidc.grants.base import AuthenticatedCitizen
+from identity.oidc.models import SsoSession
+from identity.oidc.scopes import CONSENT_SCOPES, scope_list
+from identity.oidc.sessions import find_session, remember_client
+from identity.oidc.tokens import aware, utcnow
+from wallet_api.oauth_server import StarletteOAuth2Request, StarletteProvider, read_request, run
+from wallet_api.pages import render
+from wallet_api.settings import Settings
+
+#: Parameter our login redirect adds: the citizen authenticated after this moment, so
+#: ``prompt=login`` and ``max_age`` are satisfied when they come back.
+AUTH_AFTER = "auth_after"
+#: Form fields of our own pages that are not part of the authorization request.
+OWN_FIELDS = {"csrf_token", "decision"}
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    record: SsoSession
+    citizen: Citizen
+
+    def as_user(self) -> AuthenticatedCitizen:
+        return AuthenticatedCitizen(
+            citizen_id=self.citizen.id,
+            citizen_subject=self.citizen.subject,
+            sid=self.record.sid,
+            auth_time=aware(self.record.auth_time),
+            acr=self.record.acr,
+            amr=list(self.record.amr),
+        )
+
+
+def current_sign_in(
+    request: Request, db: Session, provider: StarletteProvider, settings: Settings
+) -> SignedIn | None:
+    record = find_session(
+        db,
+        cookie=request.cookies.get(settings.session_cookie_name),
+        now=utcnow(),
+        config=provider.config,
+        digests=provider.digests,
+    )
+    if record is None:
+        return None
+    citizen = db.get(Citizen, record.citizen_id)
+    return SignedIn(record=record, citizen=citizen) if citizen is not None else None
+
+
+def with_iss(response: Response, issuer: str) -> Response:
+    """RFC 9207 §2: "the authorization server MUST indicate its identity by including
+    the iss parameter in the response" — success and error responses alike."""
+    location = response.headers.get("location")
+    if location:
+        response.headers["location"] = add_params_to_uri(location, [("iss", issuer)])
+    return response
+
+
+def authorization_error(
+    request: Request, error: OAuth2Error, *, state: str | None, issuer: str
+) -> Response:
+    """Redirect the error to a validated redirect URI, else show it (never redirect blind)."""
+    if error.redirect_uri:
+        error.state = state
+        status, _, headers = error()
+        return with_iss(Response(status_code=status, headers=dict(headers)), issuer)
+    return render(
+        request,
+        "login/error.html",
+        {"error": error.error, "description": error.description or ""},
+        status_code=400,
+    )
+
+
+def _request_params(oauth: StarletteOAuth2Request) -> list[tuple[str, str]]:
+    return [
+        (key, value)
+        for key, values in oauth.payload.datalist.items()
+        if key not in OWN_FIELDS
+        for value in values
+    ]
+
+
+def _login_redirect(oauth: StarletteOAuth2Request) -> Response:
+    params = [(k, v) for k, v in _request_params(oauth) if k != AUTH_AFTER]
+    params.append((AUTH_AFTER, str(int(time.time()))))
+    target = "/authorize?" + urlencode(params)
+    return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+
+
+def _fresh_login(data: dict[str, str], record: SsoSession) -> bool:
+    """Did the citizen log in after our login redirect of this very request?"""
+    try:
+        after = int(data.get(AUTH_AFTER, ""))
+    except ValueError:
+        return False
+    return int(aware(record.auth_time).timestamp()) >= after
+
+
+def _needs_login(data: dict[str, str], signed_in: SignedIn | None) -> tuple[bool, str | None]:
+    """(must log in again, why) — ``prompt=login``, ``max_age`` or an ``acr_values`` step-up."""
+    if signed_in is None:
+        return True, None
+    record = signed_in.record
+    fresh = _fresh_login(data, record)
+    prompts = set(data.get("prompt", "").split())
+    if "login" in prompts and not fresh:
+        return True, "login"
+    if "max_age" in data:
+        max_age = int(data["max_age"])
+        #: Core §3.1.2.1: "If the elapsed time is greater than this value, the OP MUST
+        #: attempt to actively re-authenticate the End-User."
+        if time.time() - aware(record.auth_time).timestamp() > max_age and not fresh:
+            return True, "max_age"
+    wanted = required_loa(data.get("acr_values"))
+    have = loa_of(record.acr) or 0
+    if wanted is not None and have < wanted:
+        reachable = (
+            signed_in.citizen.loa >= LevelOfAssurance.REAL_NAME and signed_in.citizen.totp_enabled
+            if wanted == LevelOfAssurance.REAL_NAME_SECOND_FACTOR
+            else signed_in.citizen.loa >= wanted
+        )
+        if fresh or not reachable:
+            raise UnmetAuthenticationRequirements(
+                "The citizen cannot reach the requested level of assurance."
+            )
+        return True, "acr"
+    return False, None
+
+
+async def authorize(
+    request: Request,
+    db: Session,
+    provider: StarletteProvider,
+    settings: Settings,
+    *,
+    decision: str | None = None,
+) -> Response:
+    issuer = provider.config.issuer
+    oauth = await read_request(request, db, issuer=issuer)
+    data = oauth.payload.data
+    state = data.get("state")
+    signed_in = current_sign_in(request, db, provider, settings)
+    try:
+        grant = await run(
+            provider.get_consent_grant, oauth, signed_in.as_user() if signed_in else None
+        )
+    except OAuth2Error as error:
+        return authorization_error(request, error, state=state, issuer=issuer)
+    except ValueError:
+        return authorization_error(
+            request, InvalidRequestError("The request is malformed."), state=state, issuer=issuer
+        )
+    redirect_uri = grant.redirect_uri
+    prompts = set(data.get("prompt", "").split())
+    try:
+        if "max_age" in data and not data["max_age"].isdigit():
+            raise InvalidRequestError("max_age must be a non-negative integer.")
+        must_login, _why = _needs_login(data, signed_in)
+        if must_login:
+            if "none" in prompts:
+                raise LoginRequiredError()
+            return _login_redirect(oauth)
+        assert signed_in is not None
+        client = grant.client
+        wanted = {s for s in scope_list(oauth.scope) if s in CONSENT_SCOPES}
+        given = oidc_services.consented_scopes(
+            db, citizen_id=signed_in.citizen.id, client_id=client.client_id
+        )
+        if decision is None and (wanted - given or "consent" in prompts):
+            if "none" in prompts:
+                raise ConsentRequiredError()
+            return render(
+                request,
+                "login/consent.html",
+                {
+                    "client_name": client.name,
+                    "scopes": sorted(wanted, key=CONSENT_SCOPES.index),
+                    "params": _request_params(oauth),
+                    "citizen_name": signed_in.citizen.name,
+                },
+                ui_locales=data.get("ui_locales"),
+            )
+        if decision == "deny":
+            raise AccessDeniedError()
+        if decision == "allow" and wanted:
+            oidc_services.remember_consent(
+                db,
+                citizen_id=signed_in.citizen.id,
+                client_id=client.client_id,
+                scopes=wanted,
+                now=utcnow(),
+            )
+    except OAuth2Error as error:
+        error.redirect_uri = redirect_uri
+        return authorization_error(request, error, state=state, issuer=issuer)
+    user = signed_in.as_user()
+    remember_client(
+        db,
+        record=signed_in.record,
+        client_id=client.client_id,
+        subject=provider.subject_for(client, user),
+        now=utcnow(),
+    )
+    response = await run(provider.create_authorization_response, oauth, user, grant)
+    db.commit()
+    return with_iss(response, issuer)

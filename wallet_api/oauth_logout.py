@@ -1,0 +1,97 @@
+"""Signing out: ending the SSO session and delivering back-channel logout tokens.
+
+The outbox rows are written in the request's transaction
+(:func:`identity.oidc.logout.end_session`); :class:`LogoutDeliveryLoop` runs in the
+application's lifespan, wakes when a session ends (or every few seconds) and posts
+what is due, so a relying platform that is down gets its logout token once it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from identity.oidc.logout import DeliveryReport, deliver_due, end_session
+from identity.oidc.models import SsoSession
+from identity.oidc.tokens import utcnow
+from wallet_api.oauth_server import StarletteProvider
+from wallet_api.settings import Settings
+
+logger = logging.getLogger("govwallet.oidc.logout")
+
+
+class LogoutDeliveryLoop:
+    def __init__(self, provider: StarletteProvider, *, interval: float) -> None:
+        self._provider = provider
+        self._interval = interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._http = httpx.Client(headers={"User-Agent": "govwallet-backchannel-logout"})
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._http.close()
+
+    def deliver_once(self) -> DeliveryReport:
+        return deliver_due(
+            sessions=self._provider.sessions,
+            keystore=self._provider.keystore,
+            issuer=self._provider.config.issuer,
+            http=self._http,
+            now=utcnow,
+        )
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await run_in_threadpool(self.deliver_once)
+            except Exception:
+                logger.exception("back-channel logout delivery round failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
+
+
+def sign_out(db: object, provider: StarletteProvider, record: SsoSession | None) -> int:
+    """End ``record`` (queues logout tokens); the caller commits and then wakes the loop."""
+    if record is None:
+        return 0
+    return end_session(db, record=record, clients=provider.clients, now=utcnow())  # type: ignore[arg-type]
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> Response:
+    response.delete_cookie(
+        settings.session_cookie_name,
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite=settings.cookie_samesite,
+    )
+    return response
+
+
+def set_session_cookie(response: Response, settings: Settings, value: str) -> Response:
+    response.set_cookie(
+        settings.session_cookie_name,
+        value,
+        max_age=settings.session_lifetime_seconds,
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite=settings.cookie_samesite,
+    )
+    return response

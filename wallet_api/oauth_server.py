@@ -1,0 +1,162 @@
+"""The thin Starlette adapter for Authlib's authorization server.
+
+Authlib ships Flask and Django integrations; their ``AuthorizationServer`` shows the
+four methods a framework must provide (``create_oauth2_request``,
+``create_json_request``, ``handle_response``, ``send_signal``). Authlib is
+synchronous and Starlette reads bodies asynchronously, so the route reads the form
+first and hands Authlib a request object that already holds it, then runs the
+server in the thread pool (it queries the database).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from authlib.oauth2.rfc6749 import JsonPayload, JsonRequest, OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
+from fastapi import Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import JSONResponse, Response
+
+from identity.oidc.server import Provider
+
+T = TypeVar("T")
+MAX_FORM_FIELDS = 100
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class StarlettePayload(OAuth2Payload):
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._datalist: defaultdict[str, list[str]] = defaultdict(list)
+        for key, value in pairs:
+            self._datalist[key].append(value)
+        self._data = {key: values[0] for key, values in self._datalist.items()}
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._data
+
+    @property
+    def datalist(self) -> defaultdict[str, list[str]]:
+        return self._datalist
+
+
+class StarletteOAuth2Request(OAuth2Request):
+    """An ``OAuth2Request`` built from an already-read Starlette request."""
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        uri: str,
+        headers: Any,
+        query: list[tuple[str, str]],
+        form: list[tuple[str, str]],
+        db: Session,
+    ) -> None:
+        super().__init__(method=method, uri=uri, headers=headers)
+        self._args = dict(query)
+        self._form = dict(form)
+        self.payload = StarlettePayload(query + form)
+        self.db = db
+        self.issued: tuple[str, int, str | None] | None = None
+        self.confirmed = False
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._args
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
+
+
+class StarletteJsonPayload(JsonPayload):
+    def __init__(self, data: Any) -> None:
+        self._data = data
+
+    @property
+    def data(self) -> Any:
+        return self._data
+
+
+class StarletteJsonRequest(JsonRequest):
+    def __init__(self, *, method: str, uri: str, headers: dict[str, str], data: Any) -> None:
+        super().__init__(method, uri, headers)
+        self.payload = StarletteJsonPayload(data)
+
+
+class StarletteProvider(Provider):
+    """``Provider`` with the four framework methods for Starlette."""
+
+    def create_oauth2_request(self, request: Any) -> OAuth2Request:
+        if isinstance(request, OAuth2Request):
+            return request
+        raise TypeError("build the request with wallet_api.oauth_server.read_request first")
+
+    def create_json_request(self, request: Any) -> JsonRequest:
+        if isinstance(request, JsonRequest):
+            return request
+        raise TypeError("build the request with wallet_api.oauth_server.read_json_request first")
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> Response:
+        header_map = dict(headers or [])
+        if isinstance(body, dict):
+            header_map.pop("Content-Type", None)
+            return JSONResponse(body, status_code=status, headers=header_map)
+        return Response(body or b"", status_code=status, headers=header_map)
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """Authlib's signals (client authenticated, token revoked): nothing listens."""
+
+
+async def read_request(request: Request, db: Session, *, issuer: str) -> StarletteOAuth2Request:
+    """Read query and form; the URI is rebuilt on the issuer (the public URL)."""
+    form: list[tuple[str, str]] = []
+    content_type = request.headers.get("content-type", "")
+    if request.method == "POST" and content_type.startswith(FORM_TYPES):
+        data: FormData = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+        form = [(k, v) for k, v in data.multi_items() if isinstance(v, str)]
+    query = list(request.query_params.multi_items())
+    uri = issuer + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return StarletteOAuth2Request(
+        method=request.method,
+        uri=uri,
+        headers=request.headers,  # case-insensitive, as Authlib expects
+        query=query,
+        form=form,
+        db=db,
+    )
+
+
+async def read_json_request(request: Request, *, issuer: str) -> StarletteJsonRequest:
+    try:
+        data = json.loads(await request.body() or b"null")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    return StarletteJsonRequest(
+        method=request.method,
+        uri=issuer + request.url.path,
+        headers=request.headers,  # case-insensitive, as Authlib expects
+        data=data,
+    )
+
+
+async def run(call: Callable[..., T], *args: Any) -> T:
+    """Run a synchronous Authlib call in the thread pool."""
+    return await run_in_threadpool(call, *args)
+
+
+def error_response(error: OAuth2Error) -> Response:
+    status, body, headers = error()
+    return JSONResponse(dict(body), status_code=status, headers=dict(headers))
+
+
+def invalid_request(description: str) -> Response:
+    """Authlib refuses error descriptions with some characters (it raises ``ValueError``)."""
+    return error_response(InvalidRequestError(description))

@@ -1,0 +1,28 @@
+"""Builds the OpenID provider from the runtime (settings, key store, sessions)."""
+
+from __future__ import annotations
+
+from identity.oidc.config import ProviderConfig
+from wallet_api.oauth_server import StarletteProvider
+from wallet_api.runtime import Runtime
+
+
+def build_provider(runtime: Runtime) -> StarletteProvider:
+    settings = runtime.settings
+    token = settings.oidc_registration_token
+    config = ProviderConfig(
+        issuer=settings.issuer_url,
+        access_token_ttl=settings.access_token_ttl_seconds,
+        id_token_ttl=settings.id_token_ttl_seconds,
+        refresh_token_ttl=settings.refresh_token_ttl_seconds,
+        session_lifetime=settings.session_lifetime_seconds,
+        session_idle=settings.session_idle_seconds,
+        registration_token=token.get_secret_value() if token is not None else None,
+    )
+    return StarletteProvider(
+        config=config,
+        keystore=runtime.keystore,
+        sessions=runtime.sessions,
+        master=settings.master_secret,
+        identity=runtime.identity,
+    )

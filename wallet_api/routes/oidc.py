@@ -1,0 +1,219 @@
+"""OpenID Connect and OAuth 2.0 endpoints: discovery, authorize, token, userinfo,
+introspection, revocation, end-session and dynamic registration.
+
+Protocol errors on these endpoints are RFC 6749 §5.2 error objects (or redirects to a
+validated redirect URI), rendered by Authlib; everything else is a problem document.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy import select
+
+from identity.models import Citizen
+from identity.oidc import services as oidc_services
+from identity.oidc.claims import userinfo_claims
+from identity.oidc.discovery import provider_metadata
+from identity.oidc.errors import InvalidClientMetadata
+from identity.oidc.models import IssuedToken
+from identity.oidc.scopes import OPENID
+from identity.oidc.sessions import session_by_sid
+from wallet_api.deps import ProviderDep, SessionDep, SettingsDep, SignInDep
+from wallet_api.oauth_bearer import bearer_token
+from wallet_api.oauth_flow import authorize
+from wallet_api.oauth_logout import clear_session_cookie, sign_out
+from wallet_api.oauth_server import (
+    error_response,
+    invalid_request,
+    read_json_request,
+    read_request,
+    run,
+)
+from wallet_api.pages import render
+from wallet_api.problems import Problem
+
+router = APIRouter(tags=["openid"])
+
+
+@router.get("/.well-known/openid-configuration", summary="OpenID Provider Metadata")
+def discovery(provider: ProviderDep, response: Response) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return provider_metadata(
+        issuer=provider.config.issuer,
+        registration_enabled=provider.config.registration_token is not None,
+    )
+
+
+@router.get("/authorize", summary="Authorization endpoint (code flow with PKCE)")
+async def authorization_endpoint(
+    request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep
+) -> Response:
+    return await authorize(request, session, provider, settings)
+
+
+@router.post("/authorize", summary="The consent decision (decision=allow|deny)")
+async def authorization_decision(
+    request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep
+) -> Response:
+    form = await request.form(max_files=0, max_fields=100)
+    request.app.state.csrf.verify(request, _text(form.get("csrf_token")))
+    decision = _text(form.get("decision"))
+    if decision not in {"allow", "deny"}:
+        raise Problem(422, "validation-error", "decision: must be allow or deny", field="decision")
+    return await authorize(request, session, provider, settings, decision=decision)
+
+
+@router.post("/token", summary="Token endpoint")
+async def token_endpoint(request: Request, session: SessionDep, provider: ProviderDep) -> Response:
+    oauth = await read_request(request, session, issuer=provider.config.issuer)
+    try:
+        response = await run(provider.create_token_response, oauth)
+    except ValueError:
+        return invalid_request("The request is malformed.")
+    if response.status_code == 200:
+        session.commit()
+    return response
+
+
+@router.api_route("/userinfo", methods=["GET", "POST"], summary="UserInfo endpoint")
+async def userinfo_endpoint(
+    request: Request, session: SessionDep, provider: ProviderDep
+) -> dict[str, Any]:
+    form_token = None
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        form_token = _text((await request.form(max_files=0, max_fields=10)).get("access_token"))
+    claims = bearer_token(
+        request, session, provider, scopes=(OPENID,), scope_text=OPENID, form_token=form_token
+    )
+    row = session.scalars(select(IssuedToken).where(IssuedToken.jti == claims.jti)).one_or_none()
+    citizen = session.get(Citizen, row.citizen_id) if row is not None else None
+    if row is None or citizen is None or row.revoked_at is not None:
+        raise Problem(
+            401,
+            "invalid-token",
+            "The access token does not belong to a citizen's session.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return userinfo_claims(
+        identity=provider.identity,
+        citizen=citizen,
+        subject=claims.subject,
+        scopes=set(claims.scopes),
+    )
+
+
+@router.post("/introspect", summary="Token introspection (RFC 7662)")
+async def introspection_endpoint(
+    request: Request, session: SessionDep, provider: ProviderDep
+) -> Response:
+    oauth = await read_request(request, session, issuer=provider.config.issuer)
+    try:
+        return await run(provider.create_endpoint_response, "introspection", oauth)
+    except ValueError:
+        return invalid_request("The request is malformed.")
+
+
+@router.post("/revoke", summary="Token revocation (RFC 7009)")
+async def revocation_endpoint(
+    request: Request, session: SessionDep, provider: ProviderDep
+) -> Response:
+    oauth = await read_request(request, session, issuer=provider.config.issuer)
+    try:
+        response = await run(provider.create_endpoint_response, "revocation", oauth)
+    except ValueError:
+        return invalid_request("The request is malformed.")
+    if response.status_code == 200:
+        session.commit()
+    return response
+
+
+@router.api_route("/end-session", methods=["GET", "POST"], summary="RP-initiated logout")
+async def end_session_endpoint(
+    request: Request,
+    session: SessionDep,
+    provider: ProviderDep,
+    settings: SettingsDep,
+    sign_in: SignInDep,
+) -> Response:
+    oauth = await read_request(request, session, issuer=provider.config.issuer)
+    confirmed = request.method == "POST" and oauth.form.get("confirm") == "yes"
+    if confirmed:
+        request.app.state.csrf.verify(request, oauth.form.get("csrf_token"))
+        oauth.confirmed = True
+    try:
+        ended = await run(provider.validate_endpoint_request, "end_session", oauth)
+    except OAuth2Error as error:
+        return error_response(error)
+    except ValueError:
+        return invalid_request("The request is malformed.")
+    claims = ended.id_token_claims
+    record = sign_in.record if sign_in is not None else None
+    if claims is not None and claims.get("sid") and record is None:
+        record = session_by_sid(session, sid=str(claims["sid"]))
+    #: RP-Initiated Logout §2: without a valid id_token_hint the OP "SHOULD ask the
+    #: End-User whether to log out" (a logout is not done on a cross-site GET alone).
+    if claims is None and not confirmed:
+        return render(
+            request,
+            "login/logout_confirm.html",
+            {"params": [(k, v) for k, v in oauth.payload.data.items() if k != "csrf_token"]},
+            ui_locales=ended.ui_locales,
+        )
+    if claims is not None and record is not None and claims.get("sid") not in (None, record.sid):
+        record = None  # the hint names another session: do not end this browser's session
+    sign_out(session, provider, record)
+    session.commit()
+    request.app.state.logout_loop.wake()
+    if ended.redirect_uri:
+        response: Response = RedirectResponse(ended.redirect_uri, status_code=303)
+    else:
+        response = render(request, "login/logged_out.html", ui_locales=ended.ui_locales)
+    return clear_session_cookie(response, settings)
+
+
+@router.post("/register", summary="Dynamic client registration (RFC 7591)", status_code=201)
+async def registration_endpoint(
+    request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep
+) -> Response:
+    expected = provider.config.registration_token
+    header = request.headers.get("authorization", "")
+    scheme, _, presented = header.partition(" ")
+    #: RFC 7591 §3: the endpoint MAY be protected by an initial access token.
+    if (
+        expected is None
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(presented.strip().encode(), expected.encode())
+    ):
+        return JSONResponse(
+            {
+                "error": "invalid_token",
+                "error_description": "A valid initial access token is required.",
+            },
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    body = (await read_json_request(request, issuer=provider.config.issuer)).payload.data
+    try:
+        client, secret = oidc_services.register_client(
+            session, master=settings.master_secret, **oidc_services.rfc7591_arguments(body)
+        )
+    except InvalidClientMetadata as exc:
+        error = (
+            "invalid_redirect_uri"
+            if exc.field_name.endswith("redirect_uris")
+            else "invalid_client_metadata"
+        )
+        return JSONResponse({"error": error, "error_description": str(exc)}, status_code=400)
+    session.commit()
+    return JSONResponse(oidc_services.registration_response(client, secret), status_code=201)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
