@@ -33,19 +33,15 @@ from tests.support.credentials import (
     NOW,
     PLATFORM,
     STATUS_URI,
-    make_world,
     subject_claims,
+    world_fixture,
 )
 
 #: A third agency whose credentials the independent implementation issues.
 AGENCY_C_CODE = "11370800MB28559184"
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    built = make_world(tmp_path_factory.mktemp("interop"))
-    yield built
-    built.runtime.close()
+world = world_fixture("interop")
 
 
 @pytest.fixture

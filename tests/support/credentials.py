@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from keys import Signer
 from licenses.sdjwt import IssuedCredential, issue_credential, present
 from licenses.statuslist import (
@@ -250,3 +252,15 @@ def make_world(directory: Path) -> CredentialWorld:
     upgrade(runtime.engine)
     runtime.bootstrap()
     return CredentialWorld(runtime=runtime)
+
+
+def world_fixture(name: str) -> Any:
+    """A module-scoped ``world`` fixture: ``world = world_fixture("sdjwt")`` in a test module."""
+
+    @pytest.fixture(scope="module")
+    def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CredentialWorld]:
+        built = make_world(tmp_path_factory.mktemp(name))
+        yield built
+        built.runtime.close()
+
+    return world

@@ -35,16 +35,11 @@ from tests.support.credentials import (
     NONCE,
     NOW,
     STATUS_URI,
-    make_world,
     subject_claims,
+    world_fixture,
 )
 
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    built = make_world(tmp_path_factory.mktemp("sdjwt"))
-    yield built
-    built.runtime.close()
+world = world_fixture("sdjwt")
 
 
 def _segment(jwt: str, index: int) -> dict:

@@ -18,7 +18,7 @@ from licenses.statuslist import (
     status_reference,
     verify_status_list_token,
 )
-from tests.support.credentials import NOW, STATUS_URI, make_world
+from tests.support.credentials import NOW, STATUS_URI, world_fixture
 
 #: The draft's §4.1 examples: statuses by index and the resulting bytes and lst.
 ONE_BIT = [1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1, 0, 1]
@@ -29,11 +29,7 @@ TWO_BITS_BYTES = bytes([0xC9, 0x44, 0xF9])
 TWO_BITS_LST = "eNo76fITAAPfAgc"
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    built = make_world(tmp_path_factory.mktemp("statuslist"))
-    yield built
-    built.runtime.close()
+world = world_fixture("statuslist")
 
 
 @pytest.mark.parametrize(

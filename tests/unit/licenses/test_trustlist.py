@@ -17,14 +17,10 @@ from tests.support.credentials import (
     NOW,
     PLATFORM,
     make_world,
+    world_fixture,
 )
 
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    built = make_world(tmp_path_factory.mktemp("trustlist"))
-    yield built
-    built.runtime.close()
+world = world_fixture("trustlist")
 
 
 def _verify(world, token, **overrides):

@@ -24,14 +24,10 @@ from tests.support.credentials import (
     PLATFORM,
     CredentialWorld,
     make_world,
+    world_fixture,
 )
 
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    built = make_world(tmp_path_factory.mktemp("verification"))
-    yield built
-    built.runtime.close()
+world = world_fixture("verification")
 
 
 def _verify(world, presentation, **overrides):
