@@ -133,7 +133,7 @@ GW1_DICTIONARY_FRAGMENTS: tuple[bytes, ...] = (
     b'"],"_sd_alg":"sha-256"}',
     # the key-binding JWT
     b'{"typ":"kb+jwt","alg":"ES256","kid":"',
-    b'"}{"iat":1',
+    b'{"iat":1',
     b',"aud":"https://',
     b'","nonce":"\x01\xf1\x10","sd_hash":"\x01\xf0"}',
 )
