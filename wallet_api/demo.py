@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from identity import services as identity_services
+from identity.oidc import services as oidc_services
+from identity.oidc.errors import UnknownClient
 from wallet_api.runtime import Runtime
 
 #: The demo citizen: a synthetic identity number (tests/vectors/id_numbers.csv), in the
@@ -41,9 +43,48 @@ def seed_citizen(runtime: Runtime) -> list[str]:
     ]
 
 
+#: The demo relying platform (an OAuth client): a fixed id and a secret derived from the
+#: master secret, so every start prints the same working credentials.
+DEMO_CLIENT_ID = "demo-platform"
+DEMO_CLIENT_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+DEMO_CLIENT_POST_LOGOUT_URI = "http://127.0.0.1:8765/logged-out"
+DEMO_CLIENT_SCOPES = ("openid", "profile", "phone", "idcard", "offline_access", "wallet")
+
+
+def seed_client(runtime: Runtime) -> list[str]:
+    """The demo relying-platform client, created once; the lines to print."""
+    from keys import KeyedDigest
+
+    secret = KeyedDigest(runtime.settings.master_secret, "demo/client-secret").digest("demo")
+    with runtime.transaction() as session:
+        try:
+            oidc_services.get_client_row(session, client_id=DEMO_CLIENT_ID)
+        except UnknownClient:
+            client, _ = oidc_services.register_client(
+                session,
+                name="Demo relying platform",
+                redirect_uris=[DEMO_CLIENT_REDIRECT_URI],
+                post_logout_redirect_uris=[DEMO_CLIENT_POST_LOGOUT_URI],
+                scopes=DEMO_CLIENT_SCOPES,
+                grant_types=("authorization_code", "refresh_token"),
+                master=runtime.settings.master_secret,
+            )
+            client.client_id = DEMO_CLIENT_ID
+            client.client_secret_digest = oidc_services.client_secret_digest(
+                runtime.settings.master_secret
+            ).digest(secret)
+    return [
+        f"client id:       {DEMO_CLIENT_ID}",
+        f"client secret:   {secret}",
+        f"redirect uri:    {DEMO_CLIENT_REDIRECT_URI}",
+        f"scopes:          {' '.join(DEMO_CLIENT_SCOPES)}",
+    ]
+
+
 def seed(runtime: Runtime) -> list[str]:
     """Seed the demo data; return the lines to print (what a tester needs to log in)."""
     lines = [f"issuer:          {runtime.settings.issuer_url}"]
     lines.append(f"discovery:       {runtime.settings.issuer_url}/.well-known/openid-configuration")
     lines += seed_citizen(runtime)
+    lines += seed_client(runtime)
     return lines

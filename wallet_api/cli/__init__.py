@@ -7,9 +7,11 @@ import typer
 from wallet_api.cli import agency as agency_cli
 from wallet_api.cli import audit as audit_cli
 from wallet_api.cli import citizen as citizen_cli
+from wallet_api.cli import client as client_cli
 from wallet_api.cli import db, keys, serve
 from wallet_api.cli import license as license_cli
 from wallet_api.cli import license_type as license_type_cli
+from wallet_api.cli import logout as logout_cli
 from wallet_api.cli import register as register_cli
 
 app = typer.Typer(
@@ -28,6 +30,8 @@ app.add_typer(license_cli.app, name="license")
 app.add_typer(audit_cli.app, name="audit")
 app.add_typer(citizen_cli.app, name="citizen")
 app.add_typer(register_cli.app, name="register")
+app.add_typer(client_cli.app, name="client")
+app.add_typer(logout_cli.app, name="logout")
 
 
 def main() -> None:
