@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -452,3 +453,30 @@ def test_birth_facts(runtime) -> None:
     citizen = _register(runtime, number="440524188001010014")
     facts = services.citizen_birth_facts(identity=runtime.identity, citizen=citizen)
     assert (facts.birth_date, facts.gender) == (date(1880, 1, 1), "male")
+
+
+def test_unknown_account_costs_the_same_argon2_work(runtime) -> None:
+    """Timing does not tell an unknown account from a wrong password (dummy verify)."""
+    identity = replace(
+        runtime.identity,
+        throttle=ThrottlePolicy(max_failures_per_account=100, max_failures_per_address=100),
+    )
+    _register(runtime)
+
+    def attempt(username: str) -> float:
+        with runtime.transaction() as session:
+            started = time.perf_counter()
+            with pytest.raises(LoginFailed):
+                services.authenticate(
+                    session,
+                    identity=identity,
+                    username=username,
+                    password="Wrong-password-1",
+                    client_address="192.0.2.50",
+                )
+            return time.perf_counter() - started
+
+    attempt(id_number(1))  # warm up
+    known = sorted(attempt(id_number(1)) for _ in range(5))[2]
+    unknown = sorted(attempt(id_number(77)) for _ in range(5))[2]
+    assert 0.5 < unknown / known < 2.0
