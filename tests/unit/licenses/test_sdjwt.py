@@ -8,6 +8,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from joserfc import jws
+from joserfc.jwk import ECKey
 
 from keys import Signer
 from licenses import sdjwt
@@ -213,6 +215,50 @@ def test_presentation_without_holder_has_no_key_binding(world):
 def test_key_store_signer_is_a_holder_signer(world):
     assert isinstance(world.signer("holder:1"), Signer)
     assert isinstance(world.signer("holder:1"), sdjwt.HolderSigner)
+
+
+class DeviceKey:
+    """A holder key that never enters the key store (what a phone's secure element offers)."""
+
+    alg = "ES256"
+
+    def __init__(self) -> None:
+        self._key = ECKey.generate_key("P-256")
+
+    @property
+    def public_jwk(self) -> dict:
+        return self._key.as_dict(private=False)
+
+    def sign_compact(self, *, header: dict, payload: bytes) -> str:
+        return jws.serialize_compact({**header, "alg": "ES256"}, payload, self._key)
+
+
+def test_a_device_held_key_can_bind_presentations(world):
+    device = DeviceKey()
+    assert isinstance(device, sdjwt.HolderSigner)
+    issued = sdjwt.issue_credential(
+        signer=world.signer("agency:a"),
+        iss="https://gov.example/agencies/x",
+        vct=BUSINESS_LICENSE,
+        claims=subject_claims(),
+        always_visible={},
+        iat=NOW,
+        nbf=None,
+        exp=None,
+        status=status_claim(uri=STATUS_URI, idx=0),
+        cnf_jwk=device.public_jwk,
+    )
+    presentation = sdjwt.present(
+        credential=issued.credential,
+        disclose=["holder_name"],
+        holder=device,
+        audience=AUDIENCE,
+        nonce=NONCE,
+        iat=NOW,
+    )
+    verified = _verify(world, presentation)
+    assert verified.claims["holder_name"] == "张三"
+    assert verified.key_binding["nonce"] == NONCE
 
 
 # -- verifier ----------------------------------------------------------------------------------
