@@ -196,8 +196,10 @@ def validate_fields(license_type: LicenseType, fields: Any, *, field: str = "fie
     if first.validator == "required":
         missing = first.message.split("'")[1] if "'" in first.message else ""
         path = missing or path
-    elif first.validator == "additionalProperties":
-        path = path or "(unknown property)"
+    elif first.validator == "additionalProperties" and isinstance(first.instance, dict):
+        known = set(first.schema.get("properties", {}))
+        unexpected = sorted(set(first.instance) - known)
+        path = ".".join(p for p in (path, unexpected[0] if unexpected else "") if p)
     name = f"{field}.{path}" if path else field
     raise InvalidLicenseFields(
         f"{name}: {first.message} ({license_type.code} {license_type.name_en})", field=name

@@ -60,6 +60,11 @@ class LicenseNotFound(RegistryError):
     status = 404
 
 
+class InvalidHolder(RegistryError):
+    code = "invalid-holder"
+    status = 422
+
+
 class InvalidHolderKey(RegistryError):
     code = "invalid-holder-key"
     status = 422
@@ -201,7 +206,7 @@ def issue(
     )
     holder_name = request.holder.name.strip()
     if not holder_name:
-        raise RegistryError(f"{name('holder.name')}: must not be blank", field=name("holder.name"))
+        raise InvalidHolder(f"{name('holder.name')}: must not be blank", field=name("holder.name"))
     holder_jwk = _check_holder_jwk(request.holder.jwk, field=name("holder.jwk"))
     catalogue.validate_fields(license_type, request.fields, field=name("fields"))
     area_code = validate_region_code(request.area_code, field=name("area_code"))

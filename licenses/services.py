@@ -86,6 +86,11 @@ class AgencyExists(RegistryError):
     status = 409
 
 
+class InvalidAgency(RegistryError):
+    code = "invalid-agency"
+    status = 422
+
+
 class UnknownAgency(RegistryError):
     code = "unknown-agency"
     status = 404
@@ -110,11 +115,11 @@ def add_agency(
     """Register an agency: validated codes, authorised types, ES256 signing keys."""
     name = name.strip()
     if not name:
-        raise RegistryError("name: the agency needs a name", field="name")
+        raise InvalidAgency("name: the agency needs a name", field="name")
     validate_credit_code(credit_code, field="credit_code")
     validate_region_code(region_code, field="region")
     if not license_types:
-        raise RegistryError(
+        raise InvalidAgency(
             "license_type: name at least one license type the agency may issue",
             field="license_type",
         )

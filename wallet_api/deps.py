@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from identity.models import Citizen
 from identity.oidc.tokens import AccessTokenClaims
 from keys import KeyStore
-from licenses.services import Registry
+from licenses.models import Agency
+from licenses.services import Registry, agency_for_client
 from wallet_api.oauth_bearer import bearer_token
 from wallet_api.oauth_flow import SignedIn, current_sign_in
 from wallet_api.oauth_server import StarletteProvider
@@ -119,3 +120,26 @@ def require_scopes(*scopes: str) -> Callable[..., AccessTokenClaims]:
         return bearer_token(request, session, provider, scopes=scopes, scope_text=wanted)
 
     return dependency
+
+
+def agency_with_scopes(*scopes: str) -> Callable[..., Agency]:
+    """A dependency: the agency whose client-credentials token carries ``scopes``."""
+    token_dependency = require_scopes(*scopes)
+
+    # A default, not ``Annotated``: the annotation is a string (PEP 563) that cannot name a
+    # local, so FastAPI would take the parameter for a query string.
+    def dependency(
+        session: SessionDep,
+        token: AccessTokenClaims = Depends(token_dependency),  # noqa: B008
+    ) -> Agency:
+        if not token.is_client_token:
+            raise Problem(403, "agency-token-required", "This API takes an agency's client token.")
+        return agency_for_client(session, client_id=token.client_id)
+
+    return dependency
+
+
+IssuingAgency = Annotated[Agency, Depends(agency_with_scopes("licenses:issue"))]
+RevokingAgency = Annotated[Agency, Depends(agency_with_scopes("licenses:revoke"))]
+ReadingAgency = Annotated[Agency, Depends(agency_with_scopes("licenses:read"))]
+VerifyingAgency = Annotated[Agency, Depends(agency_with_scopes("licenses:verify"))]
