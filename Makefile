@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit bench clean
+.PHONY: run test lint unit bench clean static-vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## Refresh the vendored browser libraries from the npm registry (needs node and npm).
+## The copies are committed, so `make run` works without npm.
+static-vendor:
+	npm ci --no-audit --no-fund --ignore-scripts
+	mkdir -p wallet_api/static/vendor
+	cp node_modules/jsqr/dist/jsQR.js wallet_api/static/vendor/jsQR.js
+	cp node_modules/jsqr/LICENSE wallet_api/static/vendor/jsQR.LICENSE
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
