@@ -17,6 +17,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from joserfc import jws
@@ -111,14 +112,28 @@ def require_header(
 
 
 def import_public_jwk(jwk: Mapping[str, Any]) -> ECKey | RSAKey | OKPKey:
-    """A joserfc public key from a JWK dict; private members are refused."""
+    """A joserfc public key from a JWK dict; private members are refused.
+
+    Imports are cached by the JWK's canonical JSON: verifying a presentation needs the
+    same few issuer and holder keys again and again, and parsing a key costs about as
+    much as checking a signature with it.
+    """
     if not isinstance(jwk, Mapping):
         raise ValueError("a JWK must be a JSON object")
     if "d" in jwk:
         raise ValueError("a private JWK was given where a public key belongs")
     if jwk.get("kty") not in ("EC", "RSA", "OKP"):
         raise ValueError("only EC, RSA and OKP public keys verify signatures here")
-    key = JWKRegistry.import_key(dict(jwk))
+    try:
+        canonical = json.dumps(jwk, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise ValueError("a JWK must hold only JSON values") from exc
+    return _import_public_jwk(canonical)
+
+
+@lru_cache(maxsize=4096)
+def _import_public_jwk(canonical: str) -> ECKey | RSAKey | OKPKey:
+    key = JWKRegistry.import_key(json.loads(canonical))
     if not isinstance(key, ECKey | RSAKey | OKPKey):
         raise ValueError("only EC, RSA and OKP public keys verify signatures here")
     return key
