@@ -219,7 +219,7 @@ def test_idcard_scope_only_for_registered_clients(server, browser, citizen) -> N
     assert params["state"] == state
 
     registered = add_client(server, "--scope", "openid", "--scope", "idcard")
-    rp2, token, _ = code_flow(server, browser, registered, citizen, scope="openid idcard")
+    rp2, _, _ = code_flow(server, browser, registered, citizen, scope="openid idcard")
     info = rp2.get(f"{server.base_url}/userinfo").json()
     assert info["id_number"] == citizen.id_number
 
