@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,15 @@ from licenses.audit.errors import InvalidCheckpoint
 from licenses.audit.schemas import entry_public
 from licenses.audit.services import hash_time, list_entries, seal, verify_chain
 from wallet_api.cli.common import fail, print_json, runtime_or_exit
+
+
+def operator_actor() -> str:
+    """How the audit log names whoever runs a CLI command: ``operator:<OS user>``."""
+    try:
+        return f"operator:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "operator:cli"
+
 
 app = typer.Typer(
     help="The audit log: verify the chain, list entries, seal the head.", no_args_is_help=True
