@@ -20,6 +20,7 @@ from keys import FieldCipher, KeyedDigest, KeyStore, MasterSecret
 from licenses import catalogue, trustlist, verification
 from licenses.codes import RegistryError, validate_credit_code, validate_region_code
 from licenses.models import Agency, LicenseType
+from licenses.recognition.services import satisfied_materials
 from licenses.status import PLATFORM_ALG, PLATFORM_OWNER, RegistryStatusLists
 
 AGENCY_ALG = "ES256"
@@ -272,6 +273,10 @@ def verify_online(
         require_key_binding=audience is not None or nonce is not None,
     )
     report = dict(result.as_dict())
+    if verifier is not None:
+        report["recognised_materials"] = recognised_materials(
+            session, verifier=verifier, report=report
+        )
     license_id = report.get("license_id")
     if audit is not None and verifier is not None and isinstance(license_id, str):
         failed = [
@@ -286,3 +291,21 @@ def verify_online(
             now=registry.now(),
         )
     return report
+
+
+def recognised_materials(
+    session: Session, *, verifier: Agency, report: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Which of the verifier's materials a *valid* license satisfies (mutual recognition)."""
+    issuer = report.get("issuer")
+    if not report.get("valid") or not isinstance(issuer, dict) or not report.get("license_type"):
+        return []
+    materials = satisfied_materials(
+        session,
+        verifier_credit_code=verifier.credit_code,
+        verifier_region=verifier.region_code,
+        license_type=str(report["license_type"]),
+        issuer_credit_code=str(issuer["credit_code"]),
+        issuer_region=str(issuer["region_code"]),
+    )
+    return [material.model_dump() for material in materials]

@@ -1,0 +1,242 @@
+"""Status lists (ETag, 304), the signed trust list, key rotation and ``POST /api/v1/verify``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from licenses import qr, sdjwt, statuslist, trustlist
+from licenses.errors import CredentialError
+from licenses.recognition.services import create_rule, import_catalogue_file
+from tests.api.test_licenses import bearer, issue
+from tests.support.license_factories import BEIJING, ID_CARD, JILIN, QUALIFICATION, make_agency
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def agency(runtime) -> dict:
+    return make_agency(runtime, who=BEIJING, types=(ID_CARD, QUALIFICATION))
+
+
+@pytest.fixture
+def headers(client, agency) -> dict[str, str]:
+    return bearer(client, agency)
+
+
+def present(credential: str, *disclose: str, holder=None, audience="x", nonce="n") -> str:
+    return sdjwt.present(
+        credential=credential,
+        disclose=list(disclose),
+        holder=holder,
+        audience=audience,
+        nonce=nonce,
+        iat=now(),
+    )
+
+
+def verify(client, headers, **body) -> dict:
+    response = client.post("/api/v1/verify", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_status_list_is_cacheable_and_revalidates(client, runtime, headers) -> None:
+    issued = issue(client, runtime, headers)
+    uri = issued["status"]["status_list"]["uri"]
+    first = client.get(uri)
+    assert first.status_code == 200
+    assert first.headers["content-type"].startswith("application/statuslist+jwt")
+    assert "max-age" in first.headers["cache-control"]
+    tag = first.headers["etag"]
+    not_modified = client.get(uri, headers={"If-None-Match": tag})
+    assert not_modified.status_code == 304
+    assert not_modified.content == b""
+    assert not_modified.headers["etag"] == tag
+
+    client.post(
+        f"/api/v1/licenses/{issued['id']}/suspend", json={"reason": "inquiry"}, headers=headers
+    )
+    changed = client.get(uri, headers={"If-None-Match": tag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != tag
+    token = statuslist.verify_status_list_token(
+        token=changed.text,
+        jwks=client.get("/jwks.json").json(),
+        expected_sub=uri,
+        now=now(),
+    )
+    assert token.status_list.get(issued["status"]["status_list"]["idx"]) == 2
+    assert client.get("/api/v1/status-lists/unknown-list").status_code == 404
+
+
+def test_trust_list_carries_every_agency_key_region_and_type(client, runtime, agency) -> None:
+    other = make_agency(runtime, who=JILIN, types=(QUALIFICATION,))
+    response = client.get("/api/v1/trust-list")
+    assert response.status_code == 200
+    assert (
+        client.get(
+            "/api/v1/trust-list", headers={"If-None-Match": response.headers["etag"]}
+        ).status_code
+        == 304
+    )
+    trust = trustlist.verify_trust_list(
+        token=response.text,
+        jwks=client.get("/jwks.json").json(),
+        expected_iss=runtime.settings.issuer_url,
+        now=now(),
+    )
+    by_code = {entry.credit_code: entry for entry in trust.agencies}
+    assert set(by_code) == {agency["credit_code"], other["credit_code"]}
+    assert by_code[other["credit_code"]].region_code == "220000"
+    assert by_code[other["credit_code"]].license_types == (QUALIFICATION,)
+    assert all(
+        key["kty"] == "EC" and "d" not in key for key in by_code[agency["credit_code"]].jwks["keys"]
+    )
+    # A forged trust list (signed by an agency key, not the platform) does not verify.
+    with runtime.transaction() as session:
+        forged = trustlist.build_trust_list(
+            signer=runtime.keystore.signer(
+                session, owner=f"agency:{agency['agency_id']}", alg="ES256"
+            ),
+            iss=runtime.settings.issuer_url,
+            agencies=list(trust.agencies),
+            iat=now(),
+            exp=now() + timedelta(hours=1),
+        )
+    with pytest.raises(CredentialError):
+        trustlist.verify_trust_list(
+            token=forged,
+            jwks=client.get("/jwks.json").json(),
+            expected_iss=runtime.settings.issuer_url,
+            now=now(),
+        )
+
+
+def test_key_rotation_keeps_old_licenses_verifiable(client, runtime, agency, headers) -> None:
+    before = issue(client, runtime, headers)
+    owner = f"agency:{agency['agency_id']}"
+    old_kid = sdjwt.parse_presentation(before["credential"]).kid
+    with runtime.transaction() as session:
+        runtime.keystore.rotate(session, owner=owner, alg="ES256", retain_for=timedelta(days=3650))
+    after = issue(client, runtime, headers)
+    new_kid = sdjwt.parse_presentation(after["credential"]).kid
+    assert new_kid != old_kid
+    trust = client.get("/api/v1/trust-list").text
+    kids = {
+        key["kid"]
+        for entry in trustlist.verify_trust_list(
+            token=trust,
+            jwks=client.get("/jwks.json").json(),
+            expected_iss=runtime.settings.issuer_url,
+            now=now(),
+        ).agencies
+        for key in entry.jwks["keys"]
+    }
+    assert {old_kid, new_kid} <= kids
+    for issued in (before, after):
+        result = verify(client, headers, presentation=present(issued["credential"], "holder_name"))
+        assert result["valid"] is True, result["checks"]
+
+
+def test_verify_reports_every_check(client, runtime, headers) -> None:
+    issued = issue(client, runtime, headers)
+    presentation = present(issued["credential"], "holder_name", "fields.birth_date")
+    result = verify(client, headers, presentation=presentation)
+    assert result["valid"] is True
+    assert result["claims"]["holder_name"] == "张三"
+    assert result["claims"]["fields"] == {"birth_date": "1990-03-07"}
+    assert "holder_code" not in result["claims"]
+    assert set(result["checks"]) >= {"signature", "issuer_trusted", "status", "disclosures"}
+    assert result["license_id"] == issued["id"]
+
+    client.post(
+        f"/api/v1/licenses/{issued['id']}/revoke", json={"reason": "fraud"}, headers=headers
+    )
+    revoked = verify(client, headers, presentation=presentation)
+    assert revoked["valid"] is False
+    assert revoked["checks"]["status"]["outcome"] == "failed"
+    assert "revoked" in revoked["checks"]["status"]["reason"]
+
+
+def test_tampered_credentials_and_disclosures_are_rejected(client, runtime, headers) -> None:
+    issued = issue(client, runtime, headers)
+    presentation = present(issued["credential"], "holder_name")
+    jwt, *rest = presentation.split("~")
+    header, payload, signature = jwt.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    bad_signature = verify(
+        client, headers, presentation="~".join([f"{header}.{payload}.{flipped}", *rest])
+    )
+    assert bad_signature["valid"] is False
+    assert bad_signature["checks"]["signature"]["outcome"] == "failed"
+
+    foreign = sdjwt.Disclosure.create(salt=b"0123456789abcdef", name="holder_name", value="李四")
+    smuggled = verify(client, headers, presentation=f"{jwt}~{foreign.encoded}~")
+    assert smuggled["valid"] is False
+    assert smuggled["checks"]["disclosures"]["outcome"] == "failed"
+    assert "holder_name" not in smuggled.get("claims", {})
+
+    garbage = verify(client, headers, presentation="not-a-presentation")
+    assert garbage["valid"] is False
+    assert garbage["checks"]["format"]["outcome"] == "failed"
+
+
+def test_key_binding_audience_and_nonce(client, runtime, headers) -> None:
+    with runtime.transaction() as session:
+        runtime.keystore.ensure(session, owner="holder:test", alg="ES256")
+        holder = runtime.keystore.signer(session, owner="holder:test", alg="ES256")
+        holder_jwk = runtime.keystore.public_jwk(session, kid=holder.kid)
+    body = {"holder": {"id_number": "11010519491231002X", "name": "张三", "jwk": holder_jwk}}
+    issued = issue(client, runtime, headers, **body)
+    bound = present(
+        issued["credential"], "holder_name", holder=holder, audience="counter-7", nonce="n-123"
+    )
+    ok = verify(client, headers, presentation=bound, audience="counter-7", nonce="n-123")
+    assert ok["valid"] is True, ok["checks"]
+    assert ok["checks"]["key_binding"]["outcome"] == "passed"
+    wrong_nonce = verify(client, headers, presentation=bound, audience="counter-7", nonce="other")
+    assert wrong_nonce["valid"] is False
+    assert wrong_nonce["checks"]["key_binding"]["outcome"] == "failed"
+    unbound = present(issued["credential"], "holder_name")
+    missing = verify(client, headers, presentation=unbound, audience="counter-7", nonce="n-123")
+    assert missing["valid"] is False
+
+
+def test_offline_qr_text_is_verified_like_the_presentation(client, runtime, headers) -> None:
+    issued = issue(client, runtime, headers)
+    presentation = present(issued["credential"], "holder_name")
+    result = verify(client, headers, qr=qr.encode_offline(presentation))
+    assert result["valid"] is True
+    bad = client.post("/api/v1/verify", json={"qr": "GW1:%%%"}, headers=headers)
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "qr"
+    neither = client.post("/api/v1/verify", json={}, headers=headers)
+    assert neither.status_code == 422
+    assert client.post("/api/v1/verify", json={"presentation": presentation}).status_code == 401
+
+
+def test_verify_names_the_verifiers_recognised_materials(client, runtime, agency, headers) -> None:
+    verifier = make_agency(runtime, who=JILIN, types=(QUALIFICATION,))
+    with runtime.transaction() as session:
+        import_catalogue_file(session)
+        create_rule(
+            session,
+            rule={
+                "verifier_credit_code": verifier["credit_code"],
+                "license_type": ID_CARD,
+                "material_code": "M-APPLICANT-ID",
+                "issuer_regions": ["110000"],
+            },
+            actor="operator:test",
+        )
+    issued = issue(client, runtime, headers)
+    presentation = present(issued["credential"], "holder_name")
+    result = verify(client, bearer(client, verifier), presentation=presentation)
+    assert result["valid"] is True
+    assert [m["code"] for m in result["recognised_materials"]] == ["M-APPLICANT-ID"]
+    # The issuing agency has no such rule: nothing recognised for it.
+    assert verify(client, headers, presentation=presentation)["recognised_materials"] == []
