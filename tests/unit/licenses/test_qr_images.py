@@ -4,9 +4,13 @@ a typical license with five disclosed fields fits QR version 25 or below at leve
 from __future__ import annotations
 
 import io
+import json
 import re
 import secrets
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 import qrcode
@@ -26,6 +30,19 @@ from tests.support.credentials import make_world
 #: Five top-level directory fields: what a counter typically asks to see.
 FIVE_FIELDS = ("holder_name", "license_type_name", "license_number", "valid_until", "holder_code")
 SVG_NS = "{http://www.w3.org/2000/svg}"
+JSQR = Path(__file__).resolve().parents[3] / "wallet_api" / "static" / "vendor" / "jsQR.js"
+#: Feeds RGBA pixels from stdin to the vendored jsQR, as the verifier page does with a canvas.
+JSQR_RUNNER = """
+const jsQR = require(process.argv[1]);
+const chunks = [];
+process.stdin.on("data", (c) => chunks.push(c));
+process.stdin.on("end", () => {
+  const [width, height] = process.argv.slice(2).map(Number);
+  const pixels = new Uint8ClampedArray(Buffer.concat(chunks));
+  const code = jsQR(pixels, width, height, { inversionAttempts: "dontInvert" });
+  process.stdout.write(JSON.stringify(code ? code.data : null));
+});
+"""
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +166,17 @@ def test_a_payload_too_large_for_any_version_is_refused():
 def test_an_offline_payload_outside_the_alphanumeric_set_is_refused():
     with pytest.raises(QrPayloadNotAlphanumeric):
         render_png("GW1:abc")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_vendored_jsqr_of_the_verifier_page_reads_the_offline_qr(typical):
+    payload = encode_offline(typical)
+    image = Image.open(io.BytesIO(render_png(payload, box_size=4).content)).convert("RGBA")
+    result = subprocess.run(
+        ["node", "-e", JSQR_RUNNER, str(JSQR), str(image.width), str(image.height)],
+        input=image.tobytes(),
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    assert json.loads(result.stdout) == payload
