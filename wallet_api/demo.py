@@ -87,4 +87,14 @@ def seed(runtime: Runtime) -> list[str]:
     lines.append(f"discovery:       {runtime.settings.issuer_url}/.well-known/openid-configuration")
     lines += seed_citizen(runtime)
     lines += seed_client(runtime)
+    lines += seed_agencies(runtime)
     return lines
+
+
+def seed_agencies(runtime: Runtime) -> list[str]:
+    """Two demo agencies in different regions and licenses issued to the demo citizen."""
+    from wallet_api.cli.license import seed_demo
+
+    return seed_demo(
+        runtime, holder_id_number=DEMO_CITIZEN_ID_NUMBER, holder_name=DEMO_CITIZEN_NAME
+    )

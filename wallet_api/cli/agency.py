@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from identity.oidc.services import register_client
+from identity.oidc.services import client_secret_digest, get_client_row, register_client
 from licenses import services
 from licenses.codes import RegistryError
 from wallet_api.cli.common import fail, print_json, runtime_or_exit
@@ -51,6 +51,37 @@ def register_agency(
     result["client_secret"] = secret
     result["scopes"] = " ".join(services.AGENCY_SCOPES)
     return result
+
+
+def ensure_agency(
+    runtime: Runtime,
+    *,
+    name: str,
+    credit_code: str,
+    region: str,
+    license_types: list[str],
+    client_id: str,
+    client_secret: str,
+) -> dict[str, Any]:
+    """The agency with these fixed client credentials, registered on first use (demo, fixtures)."""
+    with runtime.transaction() as session:
+        try:
+            existing = services.get_agency(session, agency_ref=credit_code)
+            return {**services.agency_public(existing), "client_secret": client_secret}
+        except services.UnknownAgency:
+            pass
+    result = register_agency(
+        runtime, name=name, credit_code=credit_code, region=region, license_types=license_types
+    )
+    with runtime.transaction() as session:
+        client = get_client_row(session, client_id=result["client_id"])
+        client.client_id = client_id
+        client.client_secret_digest = client_secret_digest(runtime.settings.master_secret).digest(
+            client_secret
+        )
+        agency = services.get_agency(session, agency_ref=credit_code)
+        services.set_client(session, agency=agency, client_id=client_id)
+        return {**services.agency_public(agency), "client_secret": client_secret}
 
 
 @app.command("add")

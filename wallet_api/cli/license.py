@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import getpass
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from keys import KeyedDigest
 from licenses import bulk, issuance, qr, services, status
 from licenses.audit.services import append_entry
-from licenses.codes import RegistryError
+from licenses.codes import DATA_DIR, RegistryError
 from licenses.errors import CredentialError
 from licenses.schemas import Reissue
 from wallet_api.cli.common import fail, print_json, runtime_or_exit
@@ -29,6 +31,78 @@ def _registry(runtime: Runtime) -> services.Registry:
         master=runtime.settings.master_secret,
         platform_issuer=runtime.settings.issuer_url,
     )
+
+
+def issue_license(
+    runtime: Runtime, *, agency_ref: str, body: Any, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """Issue one license as the agency (the same validation as ``POST /api/v1/licenses``)."""
+    registry = _registry(runtime)
+    with runtime.transaction() as session:
+        agency = services.get_agency(session, agency_ref=agency_ref)
+        outcome = bulk.issue_one(
+            session,
+            registry=registry,
+            agency=agency,
+            body=body,
+            idempotency_key=idempotency_key,
+            audit=append_entry,
+        )
+        if isinstance(outcome, bulk.LineFailure):
+            raise InvalidLicenseRequest(outcome.detail, field=outcome.field)
+        row = outcome.license
+        return {
+            "id": row.identifier,
+            "credential": row.credential,
+            "status": issuance.status_public(row, registry),
+        }
+
+
+class InvalidLicenseRequest(RegistryError):
+    code = "invalid-license-request"
+    status = 422
+
+
+def seed_demo(runtime: Runtime, *, holder_id_number: str, holder_name: str) -> list[str]:
+    """Demo agencies (fixed credentials) and licenses for the demo citizen; lines to print."""
+    from wallet_api.cli.agency import ensure_agency
+
+    demo = json.loads((DATA_DIR / "demo_licenses.json").read_text(encoding="utf-8"))
+    lines = []
+    for spec in demo["agencies"]:
+        secret = KeyedDigest(runtime.settings.master_secret, "demo/agency-secret").digest(
+            spec["credit_code"]
+        )
+        agency = ensure_agency(runtime, **spec, client_secret=secret[:43])
+        lines += [
+            f"agency:          {agency['name']} ({agency['credit_code']})",
+            f"  region:        {agency['region']}",
+            f"  agency id:     {agency['agency_id']}",
+            f"  client id:     {agency['client_id']}",
+            f"  client secret: {agency['client_secret']}",
+            f"  license types: {' '.join(agency['license_types'])}",
+        ]
+    holder = {"id_number": holder_id_number, "name": holder_name}
+    for spec in demo["licenses"]:
+        placeholders = {"{holder_name}": holder_name, "{holder_id_number}": holder_id_number}
+        fields = {
+            k: placeholders.get(v, v) if isinstance(v, str) else v
+            for k, v in spec["fields"].items()
+        }
+        body = {
+            "type": spec["type"],
+            "holder": holder,
+            "fields": fields,
+            "area_code": spec["area_code"],
+        }
+        issued = issue_license(
+            runtime,
+            agency_ref=spec["agency"],
+            body=body,
+            idempotency_key=f"demo:{spec['type']}:{holder_id_number[-4:]}",
+        )
+        lines.append(f"demo license:    {issued['id']}")
+    return lines
 
 
 def _operator() -> str:
@@ -118,6 +192,33 @@ def reissue_command(license_id: LicenseId, reason: Reason, as_json: AsJson = Fal
         print_json(result)
     else:
         typer.echo(f"{result['previous']} -> {result['id']}")
+
+
+@app.command("issue")
+def issue_command(
+    file: Annotated[Path, typer.Argument(help="A POST /api/v1/licenses body (JSON).")],
+    agency: Annotated[str, typer.Option("--agency", help="Agency id or credit code.")],
+    idempotency_key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="Retry-safe key.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Issue one license as the agency, validated exactly like the API."""
+    try:
+        body = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"FILE: cannot read a JSON body from {file}: {exc}")
+    with runtime_or_exit() as runtime:
+        try:
+            result = issue_license(
+                runtime, agency_ref=agency, body=body, idempotency_key=idempotency_key
+            )
+        except (RegistryError, CredentialError) as exc:
+            fail(str(exc))
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(result["id"])
 
 
 @app.command("show")
