@@ -465,11 +465,11 @@ def _unframe(data: bytes) -> _Parts:
     pool = reader.rest()
 
     disclosures: list[bytes] = []
-    digests: list[bytes] = []
+    values: dict[int, bytes] = {}  # the digests of the disclosures read so far
     for name, text in zip(names[:count], texts[:count], strict=True):
-        disclosures.append(_decode_text(text, _digest_references(digests), pool, name))
-        digests.append(_disclosure_digest(disclosures[-1]))
-    values = _digest_references(digests)
+        disclosures.append(_decode_text(text, values, pool, name))
+        if len(values) < _MAX_DIGEST_REFERENCES:
+            values[len(values)] = _disclosure_digest(disclosures[-1])
     header, payload = (
         _decode_text(text, values, pool, name)
         for name, text in zip(names[count : count + 2], texts[count : count + 2], strict=True)
