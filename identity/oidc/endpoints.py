@@ -18,6 +18,7 @@ from authlib.oidc.rpinitiated import EndSessionEndpoint as _EndSessionEndpoint
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from identity.oidc.errors import UnsupportedTokenType
 from identity.oidc.models import IssuedToken
 from identity.oidc.tokens import (
     AccessTokenClaims,
@@ -83,22 +84,37 @@ def find_token(provider: Provider, db: Session, token: str, hint: str | None) ->
     return FoundToken(kind="refresh_token", client_id=row.client_id, db=db, row=row)
 
 
-class IntrospectionEndpoint(_IntrospectionEndpoint):
+class ClientTokenLookup:
+    """Both endpoints: check ``token`` / ``token_type_hint``, find the caller's own token."""
+
+    provider: Provider
+    SUPPORTED_TOKEN_TYPES = ("access_token", "refresh_token")
+
+    def check_params(self, request: Any, client: Any) -> None:
+        if not request.form.get("token"):
+            raise InvalidRequestError("The token parameter is required.")
+        hint = request.form.get("token_type_hint")
+        if hint and hint not in self.SUPPORTED_TOKEN_TYPES:
+            raise UnsupportedTokenType()
+
+    def authenticate_token(self, request: Any, client: Any) -> FoundToken | None:
+        """RFC 7662 §2.2 / RFC 7009 §2.2: a token of another client is treated as unknown
+        (inactive, or nothing to revoke), so nothing about it is revealed."""
+        self.check_params(request, client)
+        token = find_token(
+            self.provider, request.db, request.form["token"], request.form.get("token_type_hint")
+        )
+        if token is None or not token.check_client(client):
+            return None
+        return token
+
+
+class IntrospectionEndpoint(ClientTokenLookup, _IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = CONFIDENTIAL_AUTH_METHODS
 
     def __init__(self, server: Provider) -> None:
         super().__init__(server)
         self.provider = server
-
-    def authenticate_token(self, request: Any, client: Any) -> FoundToken | None:
-        self.check_params(request, client)
-        token = find_token(
-            self.provider, request.db, request.form["token"], request.form.get("token_type_hint")
-        )
-        #: RFC 7662 §2.2: a token the caller may not know about is reported "active": false.
-        if token is not None and token.check_client(client):
-            return token
-        return None
 
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
         issuer = self.provider.config.issuer
@@ -139,24 +155,13 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         return bool(token.check_client(client))
 
 
-class RevocationEndpoint(_RevocationEndpoint):
+class RevocationEndpoint(ClientTokenLookup, _RevocationEndpoint):
     #: RFC 7009 §2.1: public clients may revoke their own tokens with their client_id.
     CLIENT_AUTH_METHODS = [*CONFIDENTIAL_AUTH_METHODS, "none"]  # noqa: RUF012
 
     def __init__(self, server: Provider) -> None:
         super().__init__(server)
         self.provider = server
-
-    def authenticate_token(self, request: Any, client: Any) -> FoundToken | None:
-        self.check_params(request, client)
-        token = find_token(
-            self.provider, request.db, request.form["token"], request.form.get("token_type_hint")
-        )
-        #: RFC 7009 §2.2: "invalid tokens do not cause an error response"; a token of
-        #: another client is treated the same way, so nothing about it is revealed.
-        if token is None or not token.check_client(client):
-            return None
-        return token
 
     def revoke_token(self, token: FoundToken, request: Any) -> None:
         now = utcnow()

@@ -72,3 +72,11 @@ class NotSignedIn(OidcError):
 
 ALL_ERRORS: tuple[type[OidcError], ...] = (OidcError,)
 """Register with ``problems.install``: subclasses are handled through the base."""
+
+
+class UnsupportedTokenType(OAuth2Error):
+    """RFC 7009 §2.2.1: "The authorization server does not support the revocation of the
+    presented token type" — an RFC 6749 §5.2 error response, so HTTP 400."""
+
+    error = "unsupported_token_type"
+    status_code = 400

@@ -1,0 +1,159 @@
+"""The client credentials grant (RFC 6749 §4.4) with per-client scopes, RFC 9068 access
+tokens, and every client authentication method (incl. ``private_key_jwt``, RFC 7523).
+
+https://www.rfc-editor.org/rfc/rfc6749#section-4.4
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pytest
+from authlib.integrations.httpx_client import OAuth2Client
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeySet
+
+from tests.protocol.conftest import REGISTRATION_TOKEN
+from tests.protocol.oidc_helpers import add_client
+
+pytestmark = pytest.mark.e2e
+
+
+def _agency(server, *scopes):
+    args = ["--grant-type", "client_credentials"]
+    for scope in scopes:
+        args += ["--scope", scope]
+    return add_client(server, *args)
+
+
+def test_token_is_a_signed_at_jwt_with_the_allowed_scopes(server) -> None:
+    client = _agency(server, "licenses:issue", "licenses:read")
+    oauth = OAuth2Client(client.client_id, client.client_secret, scope="licenses:issue")
+    token = oauth.fetch_token(f"{server.base_url}/token", grant_type="client_credentials")
+    assert token["token_type"] == "Bearer"
+    assert token["scope"] == "licenses:issue"
+    assert "refresh_token" not in token
+    jwks = KeySet.import_key_set(httpx.get(f"{server.base_url}/jwks.json").json())
+    decoded = jwt.decode(token["access_token"], jwks, algorithms=["ES256"])
+    assert decoded.header["typ"] == "at+jwt"
+    assert decoded.header["alg"] == "ES256"
+    jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": server.base_url},
+        aud={"essential": True, "value": server.base_url},
+        sub={"essential": True, "value": client.client_id},
+        client_id={"essential": True, "value": client.client_id},
+        exp={"essential": True},
+        jti={"essential": True},
+    ).validate(decoded.claims)
+
+
+def test_default_scope_is_everything_allowed(server) -> None:
+    client = _agency(server, "licenses:issue", "licenses:read")
+    response = httpx.post(
+        f"{server.base_url}/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client.client_id, client.client_secret),
+    )
+    assert response.status_code == 200
+    assert set(response.json()["scope"].split()) == {"licenses:issue", "licenses:read"}
+
+
+def test_scope_outside_the_registration_is_invalid_scope(server) -> None:
+    client = _agency(server, "licenses:read")
+    for scope in ("licenses:issue", "openid", "licenses:read idcard"):
+        response = httpx.post(
+            f"{server.base_url}/token",
+            data={"grant_type": "client_credentials", "scope": scope},
+            auth=(client.client_id, client.client_secret),
+        )
+        assert response.status_code == 400, scope
+        assert response.json()["error"] == "invalid_scope"
+
+
+def test_client_secret_post_and_wrong_secrets(server) -> None:
+    client = _agency(server, "licenses:verify")
+    by_post = httpx.post(
+        f"{server.base_url}/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+        },
+    )
+    # Registered for client_secret_basic: the other method is refused.
+    assert by_post.status_code in (400, 401)
+    assert by_post.json()["error"] == "invalid_client"
+    wrong = httpx.post(
+        f"{server.base_url}/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client.client_id, client.client_secret + "x"),
+    )
+    assert wrong.status_code == 401
+    assert wrong.json()["error"] == "invalid_client"
+
+
+def test_a_code_flow_client_may_not_use_client_credentials(server) -> None:
+    client = add_client(server)
+    response = httpx.post(
+        f"{server.base_url}/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client.client_id, client.client_secret),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "unauthorized_client"
+
+
+def _register(server, body):
+    return httpx.post(
+        f"{server.base_url}/register",
+        json=body,
+        headers={"Authorization": f"Bearer {REGISTRATION_TOKEN}"},
+    )
+
+
+def _assertion(key, client_id, audience, jti=None):
+    now = int(time.time())
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "iat": now,
+        "exp": now + 60,
+        "jti": jti or uuid.uuid4().hex,
+    }
+    return jwt.encode({"alg": "ES256", "kid": key.kid}, claims, key)
+
+
+def test_private_key_jwt_authentication_and_assertion_replay(server) -> None:
+    key = ECKey.generate_key("P-256", auto_kid=True)
+    registered = _register(
+        server,
+        {
+            "client_name": "Agency with keys",
+            "grant_types": ["client_credentials"],
+            "scope": "licenses:verify",
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": {"keys": [key.as_dict(private=False)]},
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    client_id = registered.json()["client_id"]
+    assert "client_secret" not in registered.json()
+    assertion = _assertion(key, client_id, f"{server.base_url}/token")
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+    }
+    first = httpx.post(f"{server.base_url}/token", data=form)
+    assert first.status_code == 200, first.text
+    assert first.json()["scope"] == "licenses:verify"
+    replay = httpx.post(f"{server.base_url}/token", data=form)
+    assert replay.status_code in (400, 401)
+    assert replay.json()["error"] == "invalid_client"
+    # Signed by another key: refused.
+    stranger = ECKey.generate_key("P-256", auto_kid=True)
+    forged = {**form, "client_assertion": _assertion(stranger, client_id, server.base_url)}
+    assert httpx.post(f"{server.base_url}/token", data=forged).json()["error"] == "invalid_client"
