@@ -25,14 +25,16 @@
  *   </section>
  *
  * Request: POST data-verify-url, JSON {"<field>": "<QR text exactly as read>"} with
- * credentials "same-origin" (the clerk's session cookie). The text is never trimmed: an
- * offline GW1 payload may end in a space (docs/qr-format.md §2).
+ * credentials "same-origin" (the clerk's session cookie). The text is sent as read (an
+ * offline GW1 payload holds spaces inside; docs/qr-format.md §2).
  *
  * Response: the verification result of docs/license-credential.md ({"valid", "checks",
- * "claims", "issuer", "trust_list", "status_list", optional "materials": [{"name",
- * "satisfied"}]}) or an RFC 9457 problem document ({"title", "detail"}). The result is
- * rendered with textContent only (never innerHTML), and a "govwallet:verified" event
- * (detail: {text, status, body}) is dispatched on the section.
+ * "claims", "issuer", "trust_list", "status_list"}, plus "recognised_materials":
+ * [{"code", "name_zh", "name_en", "service_items"}] — the clerk's materials the license
+ * stands in for) or an RFC 9457 problem document ({"title", "detail"}). Material names
+ * follow the section's lang (or <html lang>): "en…" shows name_en, anything else name_zh.
+ * The result is rendered with textContent only (never innerHTML), and a
+ * "govwallet:verified" event (detail: {text, status, body}) is dispatched on the section.
  *
  * Classes set for styling: on the section "qr-scanning" while the camera runs; in the
  * result, "verdict verdict-valid" / "verdict verdict-invalid" / "verdict verdict-error".
@@ -54,8 +56,7 @@
     claims: "Disclosed fields",
     issuer: "Issuer",
     materials: "Service-item materials",
-    satisfied: "satisfied",
-    notSatisfied: "not satisfied",
+    satisfied: "satisfied by this license",
     trustList: "Trust list",
     statusList: "Status list",
     age: "checked against a list {age} old",
@@ -353,14 +354,16 @@
       result.appendChild(table);
     }
 
-    if (Array.isArray(body.materials) && body.materials.length) {
+    var recognised = body.recognised_materials;
+    if (Array.isArray(recognised) && recognised.length) {
+      var english = (root.closest("[lang]") || document.documentElement).lang.indexOf("en") === 0;
       result.appendChild(element("h3", null, label(root, "materials")));
       var materials = element("ul", "verdict-materials");
-      body.materials.forEach(function (material) {
-        var word = material.satisfied ? label(root, "satisfied") : label(root, "notSatisfied");
-        var item = element("li", material.satisfied ? "material-ok" : "material-missing");
-        item.textContent = (material.name || material.code || "") + ": " + word;
-        materials.appendChild(item);
+      recognised.forEach(function (material) {
+        var name = (english ? material.name_en : material.name_zh) || material.code || "";
+        var items = (material.service_items || []).join(", ");
+        var text = name + ": " + label(root, "satisfied") + (items ? " (" + items + ")" : "");
+        materials.appendChild(element("li", "material-ok", text));
       });
       result.appendChild(materials);
     }

@@ -96,6 +96,14 @@ def test_base45_round_trips_every_byte_pair():
     assert b45decode(b45encode(data[:-1])) == data[:-1]
 
 
+def test_base45_text_never_ends_in_a_space():
+    """docs/qr-format.md §2: trimming a scanned payload is harmless."""
+    last = {b45encode(n.to_bytes(2, "big"))[-1] for n in range(65536)}
+    last |= {b45encode(bytes([n]))[-1] for n in range(256)}
+    assert " " not in last
+    assert max(last, key="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:".index) == "W"
+
+
 # -- presentations to encode ----------------------------------------------------------------------
 
 
