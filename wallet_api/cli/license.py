@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -257,7 +258,7 @@ def import_command(
         try:
             with runtime.transaction() as session:
                 agency_id = services.get_agency(session, agency_ref=agency).id
-            with typer.progressbar(length=1, label="importing") as bar:
+            with typer.progressbar(length=1, label="importing", file=sys.stderr) as bar:
 
                 def progress(done: int, total: int) -> None:
                     bar.length = total
