@@ -69,7 +69,8 @@ def test_every_client_of_the_session_receives_a_logout_token(server, browser, ci
         second, second_id = _logged_in_client(server, browser, citizen, second_platform)
         assert first_id["sid"] == second_id["sid"]  # one SSO session, two platforms
         _logout(browser)
-        assert first_platform.wait(15) and second_platform.wait(15)
+        assert first_platform.wait(15)
+        assert second_platform.wait(15)
         for platform, client, id_claims in (
             (first_platform, first, first_id),
             (second_platform, second, second_id),
