@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from wallet_api.cli import agency as agency_cli
+from wallet_api.cli import archive as archive_cli
 from wallet_api.cli import audit as audit_cli
 from wallet_api.cli import citizen as citizen_cli
 from wallet_api.cli import client as client_cli
@@ -30,6 +31,7 @@ app.add_typer(license_type_cli.app, name="license-type")
 app.add_typer(agency_cli.app, name="agency")
 app.add_typer(license_cli.app, name="license")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(archive_cli.app, name="archive")
 app.add_typer(recognition_cli.app, name="recognition")
 app.add_typer(service_item_cli.app, name="service-item")
 app.add_typer(citizen_cli.app, name="citizen")

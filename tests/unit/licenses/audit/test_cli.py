@@ -11,6 +11,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from licenses.audit.services import append_entry
+from tests.unit.licenses.audit.cli_support import cli_env_for
 from wallet_api.cli import app
 from wallet_api.runtime import Runtime
 
@@ -20,13 +21,7 @@ T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
 @pytest.fixture
 def cli_env(runtime: Runtime) -> dict[str, str]:
-    secret = runtime.settings.key_encryption_secret
-    assert secret is not None
-    return {
-        "GOVWALLET_DATABASE_URL": runtime.settings.effective_database_url,
-        "GOVWALLET_DATA_DIR": str(runtime.settings.data_dir),
-        "GOVWALLET_KEY_ENCRYPTION_SECRET": secret.get_secret_value(),
-    }
+    return cli_env_for(runtime)
 
 
 def _fill(runtime: Runtime, count: int) -> None:

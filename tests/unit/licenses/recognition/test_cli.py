@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.unit.licenses.audit.cli_support import cli_env_for
 from wallet_api.cli import app
 from wallet_api.runtime import Runtime
 
@@ -19,13 +20,7 @@ BEIJING_AGENCY = "11110000000021135M"
 
 @pytest.fixture
 def cli_env(runtime: Runtime) -> dict[str, str]:
-    secret = runtime.settings.key_encryption_secret
-    assert secret is not None
-    env = {
-        "GOVWALLET_DATABASE_URL": runtime.settings.effective_database_url,
-        "GOVWALLET_DATA_DIR": str(runtime.settings.data_dir),
-        "GOVWALLET_KEY_ENCRYPTION_SECRET": secret.get_secret_value(),
-    }
+    env = cli_env_for(runtime)
     imported = runner.invoke(app, ["service-item", "import"], env=env)
     assert imported.exit_code == 0, imported.output
     assert "service items" in imported.output
