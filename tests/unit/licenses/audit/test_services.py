@@ -299,6 +299,46 @@ def test_concurrent_appends_keep_one_unbroken_chain(runtime: Runtime) -> None:
     assert report.entries == report.last_seq == report.head_seq == threads * per_thread
 
 
+def test_two_app_nodes_appending_at_once_keep_one_chain(runtime: Runtime) -> None:
+    """Two runtimes (separate engines and pools) stand for two app nodes on one database."""
+    other_node = Runtime(runtime.settings)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def node(node_runtime: Runtime, name: str) -> None:
+        try:
+            barrier.wait()
+            for i in range(20):
+                with node_runtime.transaction() as session:
+                    append_entry(
+                        session,
+                        actor=f"system:{name}",
+                        action="license.read",
+                        subject=f"{name}-{i}",
+                        details={"i": i},
+                        keystore=node_runtime.keystore if i % 5 == 0 else None,
+                    )
+        except BaseException as exc:
+            errors.append(exc)
+
+    try:
+        workers = [
+            threading.Thread(target=node, args=(runtime, "a")),
+            threading.Thread(target=node, args=(other_node, "b")),
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        other_node.close()
+    assert errors == []
+    report = _verify(runtime)
+    assert report.ok, report.as_dict()
+    assert report.last_seq == 40
+    assert report.checkpoint_seq is not None
+
+
 def test_an_entry_rolls_back_with_its_transaction(runtime: Runtime) -> None:
     _append(runtime, 2)
 
