@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from jsonschema.exceptions import SchemaError, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -116,6 +116,10 @@ def _entry(raw: dict[str, Any], position: int) -> TypeEntry:
         raise InvalidCatalogue(
             f"{where}.schema: not a valid JSON Schema: {exc.message}", field=f"{where}.schema"
         ) from exc
+    except InvalidCatalogue:
+        raise
+    except RegistryError as exc:
+        raise InvalidCatalogue(str(exc), field=exc.field) from exc
 
 
 def read_catalogue(path: Path = SHIPPED_CATALOGUE) -> list[TypeEntry]:
@@ -192,18 +196,36 @@ def validate_fields(license_type: LicenseType, fields: Any, *, field: str = "fie
     if not errors:
         return
     first = errors[0]
-    path = ".".join(str(part) for part in first.absolute_path)
-    if first.validator == "required":
-        missing = first.message.split("'")[1] if "'" in first.message else ""
-        path = missing or path
-    elif first.validator == "additionalProperties" and isinstance(first.instance, dict):
+    parts = [str(part) for part in first.absolute_path]
+    instance = first.instance
+    if first.validator == "required" and isinstance(instance, dict):
+        parts += [name for name in first.validator_value if name not in instance][:1]
+    elif first.validator == "additionalProperties" and isinstance(instance, dict):
         known = set(first.schema.get("properties", {}))
-        unexpected = sorted(set(first.instance) - known)
-        path = ".".join(p for p in (path, unexpected[0] if unexpected else "") if p)
-    name = f"{field}.{path}" if path else field
+        parts += sorted(set(instance) - known)[:1]
+    name = ".".join([field, *parts])
     raise InvalidLicenseFields(
-        f"{name}: {first.message} ({license_type.code} {license_type.name_en})", field=name
+        f"{name}: {_schema_complaint(first)} ({license_type.code} {license_type.name_en})",
+        field=name,
     )
+
+
+def _schema_complaint(error: ValidationError) -> str:
+    """What the schema wants, never repeating the submitted value (it may be personal)."""
+    rule, expected = error.validator, error.validator_value
+    if rule == "required":
+        return "is required"
+    if rule == "additionalProperties":
+        return "is not a field of this license type"
+    if rule == "enum":
+        return "must be one of " + ", ".join(json.dumps(v, ensure_ascii=False) for v in expected)
+    if rule == "format":
+        return f"must be a valid {expected}"
+    if rule == "type":
+        return f"must be of type {expected}"
+    if rule == "pattern":
+        return f"must match the pattern {expected}"
+    return f"violates {rule} {json.dumps(expected, ensure_ascii=False)}"
 
 
 def add_years(start: date, years: int) -> date:

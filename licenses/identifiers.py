@@ -82,7 +82,8 @@ def validate_type_code(value: str, *, field: str = "type") -> str:
         validate_credit_code(value[:18], field=field)
     except InvalidCreditCode as exc:
         raise InvalidTypeCode(
-            f"{field}: the defining authority's credit code in {value} is invalid: {exc}",
+            f"{field}: {value[:18]}, the defining authority's credit code in type code "
+            f"{value}, is not a valid unified social credit code",
             field=field,
         ) from exc
     return value
