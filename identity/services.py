@@ -2,8 +2,9 @@
 
 Every function takes keyword-only arguments; the first is the SQLAlchemy session,
 ``identity`` the process's :class:`identity.config.IdentityConfig`. Functions
-flush but never commit: the caller commits (the login-throttle counters are the
-one exception, written in their own transaction, see :mod:`identity.throttle`).
+flush but never commit: the caller commits. The one exception: a failed login or
+second-factor check commits the session before raising, so the failure stays
+counted by the throttle (see :mod:`identity.throttle`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,7 @@ from identity import throttle, totp
 from identity.config import IdentityConfig
 from identity.errors import (
     CitizenAlreadyRegistered,
+    IdentityError,
     InvalidIdNumber,
     InvalidName,
     InvalidOtp,
@@ -162,6 +164,25 @@ def find_citizen_by_subject(session: Session, *, subject: str) -> Citizen | None
     return session.scalar(select(Citizen).where(Citizen.subject == subject))
 
 
+def _fail(
+    session: Session,
+    *,
+    identity: IdentityConfig,
+    keys: ThrottleKeys,
+    now: datetime,
+    error: IdentityError,
+) -> NoReturn:
+    """Count the failure, COMMIT it (it must outlive the failed request), raise ``error``.
+
+    Raises :class:`LoginThrottled` instead when this failure reached a limit.
+    """
+    locked_for = throttle.record_failure(session, policy=identity.throttle, keys=keys, now=now)
+    session.commit()
+    if locked_for is not None:
+        raise LoginThrottled(locked_for)
+    raise error
+
+
 def authenticate(
     session: Session,
     *,
@@ -176,8 +197,9 @@ def authenticate(
     Raises :class:`LoginThrottled` (with ``retry_after`` seconds) while the account or
     the client address is locked, and :class:`LoginFailed` otherwise. The same
     error, the same message and the same Argon2 work answer an unknown username and a
-    wrong password. A successful login re-hashes a password hashed with old Argon2
-    parameters and sets ``last_login_at``; the caller commits.
+    wrong password. A failure is counted and the session COMMITTED before the error is
+    raised. A successful login re-hashes a password hashed with old Argon2 parameters
+    and sets ``last_login_at``; the caller commits.
     """
     now = _now(now)
     citizen = find_citizen_by_username(session, identity=identity, username=username)
@@ -190,10 +212,7 @@ def authenticate(
     else:
         verification = identity.passwords.verify(citizen.password_hash, password)
     if verification is None or not verification.ok:
-        locked_for = throttle.record_failure(session, policy=identity.throttle, keys=keys, now=now)
-        if locked_for is not None:
-            raise LoginThrottled(locked_for)
-        raise LoginFailed()
+        _fail(session, identity=identity, keys=keys, now=now, error=LoginFailed())
     assert citizen is not None
     if verification.needs_rehash:
         citizen.password_hash = identity.passwords.hash(password)
@@ -303,7 +322,8 @@ def verify_second_factor(
 
     Raises :class:`InvalidOtp` for a wrong, replayed or spent code,
     :class:`LoginThrottled` after too many wrong codes, :class:`TotpNotEnrolled` when
-    the citizen has no second factor. The caller commits (the code is spent then).
+    the citizen has no second factor. A wrong code is counted and the session
+    COMMITTED before raising; on success the caller commits (the code is spent then).
     """
     now = _now(now)
     if not citizen.totp_enabled:
@@ -327,10 +347,7 @@ def verify_second_factor(
             code.used_at = now
             session.flush()
             return
-    locked_for = throttle.record_failure(session, policy=identity.throttle, keys=keys, now=now)
-    if locked_for is not None:
-        raise LoginThrottled(locked_for)
-    raise InvalidOtp()
+    _fail(session, identity=identity, keys=keys, now=now, error=InvalidOtp())
 
 
 def regenerate_recovery_codes(

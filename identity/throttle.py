@@ -7,9 +7,10 @@ digest of the username as typed (normalised), so unknown usernames are counted
 and locked just like real ones and the table reveals nothing about who exists.
 
 Counters live in the database (``identity_login_throttle``) so every app node
-behind a load balancer shares them. Failures are written in their own short
-transaction: the caller's request is rolled back when login fails, but the
-failure must stay counted.
+behind a load balancer shares them. :func:`record_failure` writes in the caller's
+session; the login services commit it before raising, so a failure stays counted
+although the request ends in an error. (A second connection would deadlock SQLite's
+single writer when the caller's transaction has already written.)
 """
 
 from __future__ import annotations
@@ -109,49 +110,49 @@ def ensure_not_locked(session: Session, *, keys: ThrottleKeys, now: datetime) ->
 def record_failure(
     session: Session, *, policy: ThrottlePolicy, keys: ThrottleKeys, now: datetime
 ) -> int | None:
-    """Count one failure on both keys in a transaction of its own.
+    """Count one failure on both keys (in ``session``; the caller commits).
 
     Returns the seconds to wait when this failure reached a limit, else None.
     """
-    bind = session.get_bind()
     locked_for: int | None = None
-    with Session(bind=bind, expire_on_commit=False) as own, own.begin():
-        for scope, key in keys.pairs():
-            row = _row(own, scope, key)
-            if row is None:
-                try:
-                    with own.begin_nested():
-                        own.add(
-                            LoginThrottle(
-                                scope=scope.value,
-                                key_digest=key,
-                                failures=0,
-                                window_started_at=now,
-                                updated_at=now,
-                            )
+    for scope, key in keys.pairs():
+        row = _row(session, scope, key)
+        if row is None:
+            try:
+                with session.begin_nested():
+                    session.add(
+                        LoginThrottle(
+                            scope=scope.value,
+                            key_digest=key,
+                            failures=0,
+                            window_started_at=now,
+                            updated_at=now,
                         )
-                except IntegrityError:
-                    pass  # another node inserted it first
-                row = _row(own, scope, key)
-                assert row is not None
-            locked_until = _aware(row.locked_until)
-            started = _aware(row.window_started_at) or now
-            if (locked_until is None or locked_until <= now) and now - started > policy.window:
-                row.failures = 0
-                row.window_started_at = now
-                row.locked_until = None
-            own.flush()
-            own.execute(
-                update(LoginThrottle)
-                .where(LoginThrottle.id == row.id)
-                .values(failures=LoginThrottle.failures + 1, updated_at=now)
-            )
-            own.refresh(row)
-            if row.failures >= policy.limit(scope):
-                row.locked_until = now + policy.lockout
-                row.failures = 0
-                row.window_started_at = now
-                locked_for = math.ceil(policy.lockout.total_seconds())
+                    )
+            except IntegrityError:
+                pass  # another node inserted it first
+            row = _row(session, scope, key)
+            assert row is not None
+        locked_until = _aware(row.locked_until)
+        started = _aware(row.window_started_at) or now
+        if (locked_until is None or locked_until <= now) and now - started > policy.window:
+            row.failures = 0
+            row.window_started_at = now
+            row.locked_until = None
+        session.flush()
+        # An atomic increment: concurrent failures on other nodes are all counted.
+        session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.id == row.id)
+            .values(failures=LoginThrottle.failures + 1, updated_at=now)
+        )
+        session.refresh(row)
+        if row.failures >= policy.limit(scope):
+            row.locked_until = now + policy.lockout
+            row.failures = 0
+            row.window_started_at = now
+            locked_for = math.ceil(policy.lockout.total_seconds())
+    session.flush()
     return locked_for
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
 
 from identity import services, totp
 from identity.config import IdentityConfig
@@ -44,10 +47,25 @@ def _register(runtime, *, number: str | None = None, name: str = "张三", **ext
         )
 
 
+@contextmanager
+def _request(runtime) -> Iterator[Session]:
+    """A session as a route has one (``SessionDep``): commit on success, else roll back.
+
+    Not ``runtime.transaction()``: a failed login commits its throttle count itself.
+    """
+    with runtime.sessions() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
 def _login(
     runtime, username: str, password: str = PASSWORD, *, address: str = "192.0.2.1", now=NOW
 ):
-    with runtime.transaction() as session:
+    with _request(runtime) as session:
         return services.authenticate(
             session,
             identity=runtime.identity,
@@ -188,7 +206,7 @@ def test_address_is_throttled_across_accounts(runtime) -> None:
         throttle=ThrottlePolicy(max_failures_per_account=50, max_failures_per_address=3),
     )
     _register(runtime)
-    with runtime.transaction() as session:
+    with _request(runtime) as session:
         for sequence in (20, 21):
             with pytest.raises(LoginFailed):
                 services.authenticate(
@@ -308,7 +326,7 @@ def test_recovery_codes_work_once(runtime) -> None:
     with pytest.raises(InvalidOtp):
         _second_factor(runtime, citizen.id, codes[0])
     _second_factor(runtime, citizen.id, codes[1].replace("-", ""))
-    with runtime.transaction() as session:
+    with _request(runtime) as session:
         stored = session.scalars(select(RecoveryCode.code_digest)).all()
         assert services.unused_recovery_codes(citizen=session.get(Citizen, citizen.id)) == 8
     assert not any(code.replace("-", "") in digest for code in codes for digest in stored)
@@ -464,7 +482,7 @@ def test_unknown_account_costs_the_same_argon2_work(runtime) -> None:
     _register(runtime)
 
     def attempt(username: str) -> float:
-        with runtime.transaction() as session:
+        with _request(runtime) as session:
             started = time.perf_counter()
             with pytest.raises(LoginFailed):
                 services.authenticate(

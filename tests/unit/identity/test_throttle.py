@@ -41,15 +41,16 @@ def test_account_locks_at_its_limit_and_says_how_long(runtime) -> None:
         throttle.ensure_not_locked(session, keys=keys, now=NOW + timedelta(minutes=10, seconds=1))
 
 
-def test_failures_are_committed_even_when_the_caller_rolls_back(runtime) -> None:
+def test_one_row_per_account_and_per_address(runtime) -> None:
     keys = _keys(runtime)
     with runtime.sessions() as session:
         throttle.record_failure(session, policy=POLICY, keys=keys, now=NOW)
-        session.rollback()
+        throttle.record_failure(session, policy=POLICY, keys=keys, now=NOW)
+        session.commit()
     with runtime.sessions() as session:
         rows = session.scalars(select(LoginThrottle)).all()
-    assert {row.failures for row in rows} == {1}
-    assert len(rows) == 2  # one per account, one per address
+    assert sorted(row.scope for row in rows) == ["account", "address"]
+    assert {row.failures for row in rows} == {2}
 
 
 def test_address_locks_across_accounts(runtime) -> None:
