@@ -88,6 +88,7 @@ def seed(runtime: Runtime) -> list[str]:
     lines += seed_citizen(runtime)
     lines += seed_client(runtime)
     lines += seed_agencies(runtime)
+    lines += seed_service_items(runtime)
     return lines
 
 
@@ -98,3 +99,10 @@ def seed_agencies(runtime: Runtime) -> list[str]:
     return seed_demo(
         runtime, holder_id_number=DEMO_CITIZEN_ID_NUMBER, holder_name=DEMO_CITIZEN_NAME
     )
+
+
+def seed_service_items(runtime: Runtime) -> list[str]:
+    """The service-item catalogue and recognition rules between the demo agencies' regions."""
+    from wallet_api.cli.service_item import seed_demo
+
+    return seed_demo(runtime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,8 +11,10 @@ import typer
 
 from licenses.codes import RegistryError
 from licenses.recognition import services
+from licenses.recognition.errors import DuplicateRecognitionRule
 from wallet_api.cli.common import fail, print_json, runtime_or_exit
 from wallet_api.cli.recognition import fail_for
+from wallet_api.runtime import Runtime
 
 app = typer.Typer(
     help="Service items: import the catalogue, list, show, paper-avoided report.",
@@ -125,3 +128,42 @@ def report_command(
         f"paper avoided: {report.electronic} of {report.total} materials "
         f"({report.paper_avoided_share:.0%})"
     )
+
+
+#: Demo recognition between the two demo agencies' regions (wallet_api/demo.py): Beijing
+#: accepts identity cards and driving licenses issued in Jilin; Beijing's housing
+#: commission accepts Jilin's construction-safety qualification certificates.
+DEMO_RULES: tuple[dict[str, Any], ...] = (
+    {
+        "verifier_region": "110000",
+        "license_type": "111000000000130013001",
+        "material_code": "M-APPLICANT-ID",
+        "issuer_regions": ["110000", "220000"],
+    },
+    {
+        "verifier_region": "110000",
+        "license_type": "111000000000130013002",
+        "material_code": "M-DRIVING-LICENSE",
+        "issuer_regions": ["220000"],
+    },
+    {
+        "verifier_credit_code": "12110000400777687U",
+        "license_type": "11100000000013338W011",
+        "material_code": "M-SAFETY-MANAGER",
+        "issuer_regions": ["220000"],
+    },
+)
+
+
+def seed_demo(runtime: Runtime) -> list[str]:
+    """The shipped service-item catalogue and the demo recognition rules (idempotent)."""
+    with runtime.transaction() as session:
+        summary = services.import_catalogue_file(session)
+        for rule in DEMO_RULES:
+            # The duplicate check comes before any write: nothing to roll back.
+            with contextlib.suppress(DuplicateRecognitionRule):
+                services.create_rule(session, rule=rule, actor="system:demo")
+    return [
+        f"service items:   {summary.service_items} (govwallet service-item list), "
+        f"{len(DEMO_RULES)} recognition rules (govwallet recognition list)"
+    ]

@@ -155,3 +155,24 @@ def test_service_item_list_show_and_errors(cli_env: dict[str, str], tmp_path: Pa
     refused = _run(cli_env, "service-item", "import", str(broken))
     assert refused.exit_code == 2
     assert "materials[0].code" in refused.stderr
+
+
+def test_demo_seed_is_idempotent_and_recognises_across_the_demo_regions(
+    runtime: Runtime,
+) -> None:
+    from licenses.recognition.services import list_rules, satisfied_materials
+    from wallet_api.cli.service_item import DEMO_RULES, seed_demo
+
+    assert "recognition rules" in seed_demo(runtime)[0]
+    seed_demo(runtime)
+    with runtime.transaction() as session:
+        assert len(list_rules(session)) == len(DEMO_RULES)
+        materials = satisfied_materials(
+            session,
+            verifier_credit_code="12110000400777687U",
+            verifier_region="110000",
+            license_type=ID_CARD,
+            issuer_credit_code="11220000013544541J",
+            issuer_region="220000",
+        )
+    assert [m.code for m in materials] == ["M-APPLICANT-ID"]
