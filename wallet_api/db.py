@@ -28,15 +28,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-    # pysqlite starts transactions lazily (before the first DML) and so turns a leading
-    # SAVEPOINT into its own transaction that RELEASE commits. Let SQLAlchemy emit BEGIN
-    # itself, so savepoints nest inside the session's transaction (SQLAlchemy's pysqlite
-    # notes, "Serializable isolation / Savepoints / Transactional DDL").
-    dbapi_connection.isolation_level = None
 
 
-def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+def _sqlite_begin_before_savepoint(connection: Any, _name: Any) -> None:
+    """Open the transaction before a SAVEPOINT if pysqlite has not opened it yet.
+
+    pysqlite begins a transaction only before the first DML statement, so a SAVEPOINT
+    issued first started a transaction of its own that RELEASE committed: a "nested"
+    write survived the rollback of the transaction around it.
+    """
+    dbapi_connection = connection.connection.dbapi_connection
+    if not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -44,7 +47,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
     return create_engine(
         url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
