@@ -10,6 +10,7 @@ from tests.protocol.oidc_helpers import add_client
 pytestmark = pytest.mark.e2e
 
 LONG = "x" * 20_000
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ODD = '"\\\x00<>\u202e漢'
 
 
@@ -92,7 +93,7 @@ def _cases(client):
             {
                 "data": {
                     "grant_type": "client_credentials",
-                    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    "client_assertion_type": JWT_BEARER,
                     "client_assertion": "a.b.c",
                 }
             },
