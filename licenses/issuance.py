@@ -344,11 +344,28 @@ def _new_row(
 
 
 def get_license(
-    session: Session, *, identifier: str, agency: Agency | None = None, field: str = "id"
+    session: Session,
+    *,
+    identifier: str,
+    agency: Agency | None = None,
+    field: str = "id",
+    for_update: bool = False,
 ) -> License:
-    """A license by its identifier (400/422 if malformed, 404 if unknown or not the agency's)."""
+    """A license by its identifier (400/422 if malformed, 404 if unknown or not the agency's).
+
+    ``for_update`` locks the row for a status change (``FOR UPDATE`` on PostgreSQL, the
+    write lock a savepoint takes on SQLite), so two concurrent changes are serialised and
+    each checks its transition against the status the other left.
+    """
     identifiers.parse(identifier, field=field)
-    row = session.scalars(select(License).where(License.identifier == identifier)).one_or_none()
+    stmt = select(License).where(License.identifier == identifier)
+    if for_update:
+        with session.begin_nested():
+            row = session.scalars(
+                stmt.with_for_update(of=License).execution_options(populate_existing=True)
+            ).one_or_none()
+    else:
+        row = session.scalars(stmt).one_or_none()
     if row is None or (agency is not None and row.agency_id != agency.id):
         raise LicenseNotFound(f"{field}: no license {identifier}", field=field)
     return row

@@ -105,22 +105,26 @@ def _new_list(session: Session, *, now: datetime) -> StatusList:
 def allocate(session: Session, *, now: datetime) -> StatusEntry:
     """Reserve the next free entry (VALID) of the current list, opening a new list when full.
 
-    The list row is locked (``SELECT … FOR UPDATE`` on PostgreSQL), so concurrent
-    issuance on several nodes never hands out one index twice; the unique constraint on
-    (list, index) is the second line of defence.
+    The read-modify-write runs under a lock: ``SELECT … FOR UPDATE`` on PostgreSQL, the
+    write lock a savepoint takes on SQLite (``wallet_api.db``); ``populate_existing``
+    re-reads a row this session loaded earlier. Concurrent issuance on several nodes
+    never hands out one index twice; the unique constraint on (list, index) is the
+    second line of defence.
     """
-    row = session.scalars(
-        select(StatusList)
-        .where(StatusList.next_index < StatusList.capacity)
-        .order_by(StatusList.updated_at.desc(), StatusList.list_id)
-        .limit(1)
-        .with_for_update()
-    ).first()
-    if row is None:
-        row = _new_list(session, now=now)
-    index = row.next_index
-    row.next_index = index + 1
-    session.flush()
+    with session.begin_nested():
+        row = session.scalars(
+            select(StatusList)
+            .where(StatusList.next_index < StatusList.capacity)
+            .order_by(StatusList.updated_at.desc(), StatusList.list_id)
+            .limit(1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
+        if row is None:
+            row = _new_list(session, now=now)
+        index = row.next_index
+        row.next_index = index + 1
+        session.flush()
     return StatusEntry(row, index)
 
 
@@ -133,16 +137,23 @@ def list_value(row: StatusList, index: int) -> int:
 
 
 def publish(session: Session, *, license_row: License, now: datetime) -> None:
-    """Make the license's status list entry say what its registry status says."""
-    list_row = session.scalars(
-        select(StatusList).where(StatusList.id == license_row.status_list_id).with_for_update()
-    ).one()
-    entries = _entries(list_row)
-    entries.set(license_row.status_index, LIST_VALUE[LicenseStatus(license_row.status)])
-    list_row.bits = entries.to_bytes()
-    list_row.version += 1
-    list_row.updated_at = now
-    session.flush()
+    """Make the license's status list entry say what its registry status says.
+
+    Locked like :func:`allocate`, so concurrent changes to one list never lose an update.
+    """
+    with session.begin_nested():
+        list_row = session.scalars(
+            select(StatusList)
+            .where(StatusList.id == license_row.status_list_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+        entries = _entries(list_row)
+        entries.set(license_row.status_index, LIST_VALUE[LicenseStatus(license_row.status)])
+        list_row.bits = entries.to_bytes()
+        list_row.version += 1
+        list_row.updated_at = now
+        session.flush()
 
 
 def change_status(

@@ -35,11 +35,13 @@ def _sqlite_begin_before_savepoint(connection: Any, _name: Any) -> None:
 
     pysqlite begins a transaction only before the first DML statement, so a SAVEPOINT
     issued first started a transaction of its own that RELEASE committed: a "nested"
-    write survived the rollback of the transaction around it.
+    write survived the rollback of the transaction around it. Savepoints guard writes,
+    so the transaction takes the write lock at once (IMMEDIATE): a deferred one that read
+    first would fail on a stale snapshot instead of waiting out the busy timeout.
     """
     dbapi_connection = connection.connection.dbapi_connection
     if not dbapi_connection.in_transaction:
-        dbapi_connection.execute("BEGIN")
+        dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
