@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from identity import services, totp
+from identity import totp
 from identity.models import Citizen
-from tests.unit.identity.factories import PASSWORD, id_number
+from tests.unit.identity.factories import PASSWORD, id_number, verified_citizen
 from wallet_api.app import create_app
 from wallet_api.migrate import upgrade
 from wallet_api.runtime import Runtime
@@ -29,18 +29,7 @@ def site(make_settings, database_url) -> Iterator[Callable[[str], TestClient]]:
     )
     upgrade(runtime.engine)
     runtime.bootstrap()
-    with runtime.transaction() as session:
-        services.add_register_entry(
-            session, identity=runtime.identity, id_number=id_number(1), name="张三"
-        )
-        services.register_citizen(
-            session,
-            identity=runtime.identity,
-            id_number=id_number(1),
-            name="张三",
-            password=PASSWORD,
-            phone="13800138000",
-        )
+    verified_citizen(runtime, phone="13800138000")
     app = create_app(runtime=runtime)
 
     def browser(address: str) -> TestClient:

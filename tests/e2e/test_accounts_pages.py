@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from identity import services, totp
 from identity.models import Citizen
-from tests.unit.identity.factories import PASSWORD, id_number
+from tests.unit.identity.factories import PASSWORD, id_number, verified_citizen
 from wallet_api.deps import SessionDep
 from wallet_api.routes.account import CurrentCitizen
 
@@ -167,18 +167,7 @@ def logged_in(client, runtime):
 
     Logging in is the OpenID provider's page; here only the account pages are under test.
     """
-    with runtime.transaction() as session:
-        services.add_register_entry(
-            session, identity=runtime.identity, id_number=id_number(1), name="张三"
-        )
-        citizen = services.register_citizen(
-            session,
-            identity=runtime.identity,
-            id_number=id_number(1),
-            name="张三",
-            password=PASSWORD,
-            phone="13800138000",
-        )
+    citizen = verified_citizen(runtime, phone="13800138000")
     dependency = get_args(CurrentCitizen)[1].dependency
 
     def as_test_citizen(request: Request, session: SessionDep) -> Citizen:

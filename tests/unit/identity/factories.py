@@ -19,3 +19,21 @@ def id_numbers(prefix: str = "110105", birth: str = "19900101") -> Iterator[str]
 def id_number(sequence: int = 1, *, birth: str = "19900101") -> str:
     body = f"110105{birth}{sequence:03d}"
     return body + mod_11_2.calc_check_digit(body)
+
+
+def verified_citizen(runtime, *, sequence: int = 1, name: str = "张三", phone: str | None = None):
+    """A citizen in the local register (loa 2) with :data:`PASSWORD`, committed."""
+    from identity import services
+
+    with runtime.transaction() as session:
+        services.add_register_entry(
+            session, identity=runtime.identity, id_number=id_number(sequence), name=name
+        )
+        return services.register_citizen(
+            session,
+            identity=runtime.identity,
+            id_number=id_number(sequence),
+            name=name,
+            password=PASSWORD,
+            phone=phone,
+        )
