@@ -60,6 +60,10 @@ TRANSITIONS: dict[str, tuple[frozenset[LicenseStatus], LicenseStatus]] = {
         frozenset({LicenseStatus.VALID, LicenseStatus.SUSPENDED}),
         LicenseStatus.WITHDRAWN,
     ),
+    "expire": (
+        frozenset({LicenseStatus.VALID, LicenseStatus.SUSPENDED}),
+        LicenseStatus.EXPIRED,
+    ),
 }
 
 #: Audit action per registry action.
@@ -69,6 +73,7 @@ AUDIT_ACTIONS = {
     "revoke": "license.revoked",
     "cancel": "license.cancelled",
     "withdraw": "license.withdrawn",
+    "expire": "license.expired",
 }
 
 
@@ -248,3 +253,35 @@ class RegistryStatusLists:
             expected_sub=uri,
             now=self._registry.now(),
         )
+
+
+def expire_due(
+    session: Session,
+    *,
+    registry: Registry,
+    audit: Callable[..., object] | None = None,
+    limit: int = 10_000,
+) -> list[str]:
+    """Mark licenses whose validity has ended as expired (失效); their entries become INVALID."""
+    today = registry.today()
+    due = session.scalars(
+        select(License)
+        .where(
+            License.valid_until.is_not(None),
+            License.valid_until < today,
+            License.status.in_([LicenseStatus.VALID.value, LicenseStatus.SUSPENDED.value]),
+        )
+        .order_by(License.valid_until, License.identifier)
+        .limit(limit)
+    ).all()
+    for row in due:
+        change_status(
+            session,
+            registry=registry,
+            license_row=row,
+            action="expire",
+            reason=f"validity ended on {row.valid_until}",
+            audit=audit,
+            actor="system",
+        )
+    return [row.identifier for row in due]

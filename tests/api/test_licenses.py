@@ -332,3 +332,29 @@ def test_validity_rules_of_the_catalogue(client, runtime, agency, headers) -> No
     )
     assert expired.status_code == 422
     assert expired.json()["field"] == "valid_until"
+
+
+def test_expiry_sweep_invalidates_licenses_past_their_validity(client, runtime, headers) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from licenses import services, status
+
+    short = issue(
+        client, runtime, headers, valid_until=(date.today() + timedelta(days=30)).isoformat()
+    )
+    long = issue(client, runtime, headers)
+    later = services.Registry.create(
+        keystore=runtime.keystore,
+        master=runtime.settings.master_secret,
+        platform_issuer=runtime.settings.issuer_url,
+        clock=lambda: datetime.now(UTC) + timedelta(days=31),
+    )
+    with runtime.transaction() as session:
+        expired = status.expire_due(session, registry=later)
+    assert expired == [short["id"]]
+    read = client.get(f"/api/v1/licenses/{short['id']}", headers=headers).json()
+    assert read["status"]["value"] == "expired"
+    assert list_value(client, short["status"]["status_list"]) == 1
+    assert list_value(client, long["status"]["status_list"]) == 0
+    with runtime.transaction() as session:
+        assert status.expire_due(session, registry=later) == []

@@ -195,6 +195,17 @@ def reissue_command(license_id: LicenseId, reason: Reason, as_json: AsJson = Fal
         typer.echo(f"{result['previous']} -> {result['id']}")
 
 
+@app.command("expire")
+def expire_command(as_json: AsJson = False) -> None:
+    """Mark licenses past their validity as expired (run it daily, e.g. from cron)."""
+    with runtime_or_exit() as runtime, runtime.transaction() as session:
+        expired = status.expire_due(session, registry=_registry(runtime), audit=append_entry)
+    if as_json:
+        print_json({"expired": expired})
+    else:
+        typer.echo(f"{len(expired)} license(s) expired")
+
+
 @app.command("issue")
 def issue_command(
     file: Annotated[Path, typer.Argument(help="A POST /api/v1/licenses body (JSON).")],
