@@ -13,6 +13,7 @@ import contextlib
 import logging
 
 import httpx
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -57,20 +58,20 @@ class LogoutDeliveryLoop:
 
     async def _run(self) -> None:
         while True:
+            self._wake.clear()  # a wake-up during the round below starts another one
             try:
                 await run_in_threadpool(self.deliver_once)
             except Exception:
                 logger.exception("back-channel logout delivery round failed")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
 
 
-def sign_out(db: object, provider: StarletteProvider, record: SsoSession | None) -> int:
+def sign_out(db: Session, provider: StarletteProvider, record: SsoSession | None) -> int:
     """End ``record`` (queues logout tokens); the caller commits and then wakes the loop."""
     if record is None:
         return 0
-    return end_session(db, record=record, clients=provider.clients, now=utcnow())  # type: ignore[arg-type]
+    return end_session(db, record=record, clients=provider.clients, now=utcnow())
 
 
 def clear_session_cookie(response: Response, settings: Settings) -> Response:

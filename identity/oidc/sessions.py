@@ -52,6 +52,28 @@ def start_session(
     return record, cookie
 
 
+def renew_session(
+    record: SsoSession,
+    *,
+    acr: str,
+    amr: list[str],
+    now: datetime,
+    config: ProviderConfig,
+    digests: ProviderDigests,
+) -> str:
+    """The same citizen authenticated again in this browser (``prompt=login``, ``max_age``,
+    step-up): keep the ``sid`` (so every platform of the session is still told at logout),
+    record the new authentication, and rotate the cookie. Returns the new cookie value."""
+    cookie = secrets.token_urlsafe(32)
+    record.cookie_digest = digests.session_cookie.digest(cookie)
+    record.auth_time = now
+    record.acr = acr
+    record.amr = amr
+    record.last_seen_at = now
+    record.expires_at = now + timedelta(seconds=config.session_lifetime)
+    return cookie
+
+
 def is_active(record: SsoSession, *, now: datetime, config: ProviderConfig) -> bool:
     if record.ended_at is not None or aware(record.expires_at) <= now:
         return False

@@ -7,12 +7,12 @@ confirmation are rendered by the authorization and end-session endpoints.
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from identity import services as accounts
 from identity.errors import IdentityError, LoginThrottled
@@ -23,6 +23,7 @@ from identity.oidc.sessions import (
     active_sessions,
     pending_login_token,
     read_pending_login,
+    renew_session,
     session_by_sid,
     start_session,
 )
@@ -35,6 +36,7 @@ from wallet_api.deps import (
     SettingsDep,
     SignInDep,
 )
+from wallet_api.oauth_flow import current_sign_in
 from wallet_api.oauth_logout import clear_session_cookie, set_session_cookie, sign_out
 from wallet_api.oauth_server import StarletteProvider
 from wallet_api.pages import render
@@ -90,7 +92,7 @@ def _client_address(request: Request) -> str:
 
 def _signed_in_response(
     request: Request,
-    db: object,
+    db: Session,
     provider: StarletteProvider,
     settings: Settings,
     *,
@@ -98,18 +100,36 @@ def _signed_in_response(
     second_factor: bool,
     next_url: str,
 ) -> Response:
+    """Start (or, for the same citizen in this browser, renew) the SSO session."""
     now = utcnow()
-    _record, cookie = start_session(
-        db,  # type: ignore[arg-type]
-        citizen_id=citizen.id,
-        acr=accounts.acr_for(citizen=citizen, second_factor=second_factor),
-        amr=["pwd", "otp"] if second_factor else ["pwd"],
-        user_agent=request.headers.get("user-agent", ""),
-        now=now,
-        config=provider.config,
-        digests=provider.digests,
-    )
-    db.commit()  # type: ignore[attr-defined]
+    acr = accounts.acr_for(citizen=citizen, second_factor=second_factor)
+    amr = ["pwd", "otp"] if second_factor else ["pwd"]
+    current = current_sign_in(request, db, provider, settings)
+    if current is not None and current.citizen.id == citizen.id:
+        cookie = renew_session(
+            current.record,
+            acr=acr,
+            amr=amr,
+            now=now,
+            config=provider.config,
+            digests=provider.digests,
+        )
+    else:
+        # Another citizen was logged in in this browser: that session ends first.
+        sign_out(db, provider, current.record if current else None)
+        _, cookie = start_session(
+            db,
+            citizen_id=citizen.id,
+            acr=acr,
+            amr=amr,
+            user_agent=request.headers.get("user-agent", ""),
+            now=now,
+            config=provider.config,
+            digests=provider.digests,
+        )
+    db.commit()
+    if current is not None and current.citizen.id != citizen.id:
+        request.app.state.logout_loop.wake()
     response = RedirectResponse(next_url, status_code=303)
     response.delete_cookie(PENDING_COOKIE, path="/")
     return set_session_cookie(response, settings, cookie)
@@ -267,7 +287,7 @@ def account_sessions(
 
 
 def account_sessions_context(
-    session: object, provider: StarletteProvider, citizen: Citizen, current_sid: str | None
+    session: Session, provider: StarletteProvider, citizen: Citizen, current_sid: str | None
 ) -> dict[str, object]:
     """What ``login/account_sessions.html`` needs (the account page includes it)."""
     return {
@@ -275,10 +295,10 @@ def account_sessions_context(
             session,
             citizen_id=citizen.id,
             now=utcnow(),
-            config=provider.config,  # type: ignore[arg-type]
+            config=provider.config,
         ),
         "current_sid": current_sid,
-        "platforms": oidc_services.connected_platforms(session, citizen_id=citizen.id),  # type: ignore[arg-type]
+        "platforms": oidc_services.connected_platforms(session, citizen_id=citizen.id),
     }
 
 
@@ -327,9 +347,4 @@ def withdraw_consent(
 
 
 def _query(params: dict[str, str]) -> str:
-    from urllib.parse import urlencode
-
     return urlencode(params)
-
-
-__all__ = ["account_sessions_context", "router", "safe_next", "uuid"]
