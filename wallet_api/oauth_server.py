@@ -59,7 +59,11 @@ class StarletteOAuth2Request(OAuth2Request):
         form: list[tuple[str, str]],
         db: Session,
     ) -> None:
-        super().__init__(method=method, uri=uri, headers=headers)
+        # Authlib checks the transport on the URI (RFC 6749 §3.1: TLS); every URI here is
+        # the issuer plus a path, so checking the issuer (a cached URL parse) is the same.
+        origin = "/".join(uri.split("/", 3)[:3])
+        super().__init__(method=method, uri=origin, headers=headers)
+        self.uri = uri
         self._args = dict(query)
         self._form = dict(form)
         self.payload = StarlettePayload(query + form)

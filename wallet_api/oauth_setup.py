@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
+from authlib.common.security import is_secure_transport
+
 from identity.oidc.config import ProviderConfig
 from wallet_api.oauth_server import StarletteProvider
 from wallet_api.runtime import Runtime
 
+logger = logging.getLogger("govwallet.oidc")
+
 
 def build_provider(runtime: Runtime) -> StarletteProvider:
     settings = runtime.settings
+    if not is_secure_transport(settings.issuer_url) and settings.environment == "development":
+        # Authlib refuses plain http except on loopback (RFC 6749 §3.1 wants TLS). A
+        # development issuer such as http://govwallet:8000 in a container network is let
+        # through; production settings require an https issuer anyway.
+        logger.warning("development: OAuth over plain http at %s", settings.issuer_url)
+        os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
     token = settings.oidc_registration_token
     config = ProviderConfig(
         issuer=settings.issuer_url,
