@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from licenses.audit.errors import InvalidAuditEntry, InvalidCheckpoint, SensitiveAuditValue
+from licenses.audit.models import AuditEntry
 from licenses.audit.services import (
     append_entry,
+    compute_entry_hash,
     holder_reference,
     list_entries,
     seal,
@@ -149,68 +151,41 @@ def test_truncation_and_rollback_of_the_stored_checkpoint_is_caught_by_an_extern
     assert (report.first_bad.seq, report.first_bad.kind) == (5, "deleted")  # type: ignore[union-attr]
 
 
+def _forge(runtime: Runtime, *, seq: int, prev_hash: str) -> None:
+    """Write a well-formed entry straight into the table, past the chain head."""
+    fields = {
+        "seq": seq,
+        "occurred_at": T0,
+        "actor": "system",
+        "action": "license.read",
+        "subject": "forged",
+        "details": "{}",
+        "prev_hash": prev_hash,
+    }
+    with runtime.transaction() as session:
+        session.add(AuditEntry(**fields, entry_hash=compute_entry_hash(**fields)))
+
+
 def test_inserted_entry_beyond_the_head_is_named(runtime: Runtime) -> None:
     _append(runtime, 3)
     with runtime.transaction() as session:
         last = list_entries(session)[-1]
-    from licenses.audit.services import compute_entry_hash
-
-    forged_hash = compute_entry_hash(
-        seq=4,
-        occurred_at=T0,
-        actor="system",
-        action="license.read",
-        subject="x",
-        details="{}",
-        prev_hash=last.entry_hash,
-    )
-    _sql(
-        runtime,
-        "INSERT INTO licenses_audit_entry (id, seq, occurred_at, actor, action, subject, details,"
-        " prev_hash, entry_hash) VALUES (:id, 4, :t, 'system', 'license.read', 'x', '{}', :p, :h)",
-        id="00000000000000000000000000000001"
-        if "sqlite" in str(runtime.engine.url)
-        else "00000000-0000-0000-0000-000000000001",
-        t=T0,
-        p=last.entry_hash,
-        h=forged_hash,
-    )
+    _forge(runtime, seq=4, prev_hash=last.entry_hash)
     report = _verify(runtime)
     assert (report.first_bad.seq, report.first_bad.kind) == (4, "inserted")  # type: ignore[union-attr]
 
 
 def test_entry_inserted_in_the_middle_is_named(runtime: Runtime) -> None:
     _append(runtime, 5)
-    from licenses.audit.services import compute_entry_hash
-
     with runtime.transaction() as session:
         second = list_entries(session, after_seq=1, limit=1)[0]
     # Make room after entry 2 and slip a well-formed entry in as number 3.
     for seq in (5, 4, 3):
         _sql(runtime, "UPDATE licenses_audit_entry SET seq = :n WHERE seq = :o", n=seq + 1, o=seq)
-    forged = compute_entry_hash(
-        seq=3,
-        occurred_at=T0,
-        actor="system",
-        action="license.read",
-        subject="x",
-        details="{}",
-        prev_hash=second.entry_hash,
-    )
-    _sql(
-        runtime,
-        "INSERT INTO licenses_audit_entry (id, seq, occurred_at, actor, action, subject, details,"
-        " prev_hash, entry_hash) VALUES (:id, 3, :t, 'system', 'license.read', 'x', '{}', :p, :h)",
-        id="00000000000000000000000000000002"
-        if "sqlite" in str(runtime.engine.url)
-        else "00000000-0000-0000-0000-000000000002",
-        t=T0,
-        p=second.entry_hash,
-        h=forged,
-    )
+    _forge(runtime, seq=3, prev_hash=second.entry_hash)
     report = _verify(runtime)
     assert not report.ok
-    assert report.first_bad.seq == 3  # type: ignore[union-attr]
+    assert (report.first_bad.seq, report.first_bad.kind) == (3, "inserted")  # type: ignore[union-attr]
 
 
 def test_reordered_entries_are_named(runtime: Runtime) -> None:
@@ -225,8 +200,6 @@ def test_reordered_entries_are_named(runtime: Runtime) -> None:
 
 def test_a_rewritten_chain_is_caught_by_the_signed_checkpoint(runtime: Runtime) -> None:
     """Recomputing every hash after a change is invisible without the signature."""
-    from licenses.audit.services import compute_entry_hash
-
     _append(runtime, 4)
     _seal(runtime)
     with runtime.transaction() as session:
