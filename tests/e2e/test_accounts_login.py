@@ -99,6 +99,7 @@ def test_an_address_is_locked_across_accounts(site) -> None:
     account = citizen.get("/account")
     assert account.status_code == 200
     assert 'data-loa="2"' in account.text
+    assert "data-sid=" in account.text  # this sign-in, in the provider's sessions section
 
 
 def test_second_factor_after_enrolment_through_the_pages(site) -> None:

@@ -2,17 +2,16 @@
 
 Server-rendered, Simplified Chinese and English, no JavaScript; every form carries
 the CSRF token. The pages that need the logged-in citizen use
-``wallet_api.deps.CurrentCitizen``, the SSO-session dependency the OpenID provider
-supplies (see docs/identity-api.md).
+``wallet_api.deps.CurrentCitizen`` (the OpenID provider's SSO-session dependency);
+the account page includes the provider's sessions and connected-platforms section.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -20,28 +19,16 @@ from identity import services, totp
 from identity.errors import IdentityError, LoginThrottled, WeakPassword
 from identity.models import Citizen
 from identity.schemas import CitizenCreate, CitizenCreated
-from wallet_api import deps
-from wallet_api.deps import RuntimeDep, SessionDep
+from wallet_api.deps import CurrentCitizen, ProviderDep, RuntimeDep, SessionDep, SignInDep
 from wallet_api.i18n import negotiate, translator
 from wallet_api.pages import render
+from wallet_api.routes.login import account_sessions_context
 from wallet_api.runtime import Runtime
 
 router = APIRouter(tags=["accounts"])
 
 CsrfField = Annotated[str, Form(alias="csrf_token")]
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _login_required(request: Request) -> Citizen:
-    """Used only while ``wallet_api.deps`` has no ``CurrentCitizen``: nobody is logged in."""
-    target = quote(request.url.path, safe="/")
-    raise HTTPException(303, "Log in first.", headers={"Location": f"/login?next={target}"})
-
-
-#: The logged-in citizen, attached to the request's ``SessionDep`` session.
-CurrentCitizen = (
-    getattr(deps, "CurrentCitizen", None) or Annotated[Citizen, Depends(_login_required)]
-)
 
 
 def _error(request: Request, exc: IdentityError | None, *, code: str | None = None) -> dict:
@@ -140,7 +127,14 @@ def _mask(value: str | None, keep_start: int, keep_end: int) -> str | None:
 
 
 @router.get("/account", response_class=HTMLResponse, include_in_schema=False)
-def account_page(request: Request, citizen: CurrentCitizen, runtime: RuntimeDep) -> HTMLResponse:
+def account_page(
+    request: Request,
+    citizen: CurrentCitizen,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    provider: ProviderDep,
+    sign_in: SignInDep,
+) -> HTMLResponse:
     identity = runtime.identity
     context = {
         "citizen": citizen,
@@ -149,8 +143,13 @@ def account_page(request: Request, citizen: CurrentCitizen, runtime: RuntimeDep)
         ),
         "masked_phone": _mask(services.citizen_phone(identity=identity, citizen=citizen), 3, 4),
         "codes_left": services.unused_recovery_codes(citizen=citizen),
+        # Active sessions and connected platforms: the OpenID provider's section.
+        **account_sessions_context(
+            session, provider, citizen, sign_in.record.sid if sign_in else None
+        ),
     }
     response = render(request, "account/index.html", context)
+    session.commit()  # the SSO session's last-seen time
     response.headers.update(NO_STORE)
     return response
 
