@@ -183,3 +183,30 @@ def test_serve_demo_prints_the_demo_citizen(tmp_path) -> None:
             json={"id_number": demo.DEMO_CITIZEN_ID_NUMBER, "name": "x", "password": PASSWORD},
         )
         assert response.status_code == 409
+
+
+@pytest.mark.e2e
+def test_live_server_keeps_identity_numbers_out_of_logs_and_files(tmp_path) -> None:
+    number, phone = id_number(60), "13912345678"
+    with live_server(tmp_path) as server:
+        created = httpx.post(
+            f"{server.base_url}/api/v1/accounts",
+            json={"id_number": number, "name": "甲", "password": PASSWORD, "phone": phone},
+        )
+        assert created.status_code == 201
+        refused = httpx.post(
+            f"{server.base_url}/api/v1/accounts",
+            json={"id_number": number[:-1] + "0", "name": "甲", "password": PASSWORD},
+        )
+        assert refused.status_code in {409, 422}
+        added = server.cli("register", "add", "--id-number", number, "--name", "甲")
+        assert added.returncode == 0
+        log = server.log()
+    assert number not in log
+    assert number[:-1] not in log
+    assert phone not in log
+    for path in server.data_dir.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert number.encode() not in content, path
+            assert phone.encode() not in content, path

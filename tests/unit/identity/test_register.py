@@ -51,3 +51,16 @@ def test_local_register_confirms_number_and_name(runtime) -> None:
         assert register.add(session, id_number=number, name="张三")[1] is False
         with pytest.raises(RegisterEntryConflict):
             register.add(session, id_number=number, name="李四")
+
+
+def test_settings_refuse_the_development_register_in_production() -> None:
+    from wallet_api.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="GOVWALLET_POPULATION_REGISTER"):
+        load_settings(
+            _env_file=None,
+            environment="production",
+            issuer="https://id.example.gov.cn",
+            key_encryption_secret="s" * 32,
+            population_register="development",
+        )
