@@ -80,7 +80,8 @@ async def token_endpoint(request: Request, session: SessionDep, provider: Provid
     return response
 
 
-@router.api_route("/userinfo", methods=["GET", "POST"], summary="UserInfo endpoint")
+@router.get("/userinfo", summary="UserInfo endpoint", operation_id="userinfo_get")
+@router.post("/userinfo", summary="UserInfo endpoint (form)", operation_id="userinfo_post")
 async def userinfo_endpoint(
     request: Request, session: SessionDep, provider: ProviderDep
 ) -> dict[str, Any]:
@@ -134,7 +135,8 @@ async def revocation_endpoint(
     return response
 
 
-@router.api_route("/end-session", methods=["GET", "POST"], summary="RP-initiated logout")
+@router.get("/end-session", summary="RP-initiated logout", operation_id="end_session_get")
+@router.post("/end-session", summary="Logout confirmation", operation_id="end_session_post")
 async def end_session_endpoint(
     request: Request,
     session: SessionDep,
