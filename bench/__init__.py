@@ -1,0 +1,1 @@
+"""The govwallet benchmark harness (not run as tests; ``python -m bench``)."""

@@ -1,0 +1,56 @@
+"""What every scenario is given: the report, the round count, durations, a work directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.load import LoadResult, run_wrk
+from bench.results import Report, Row, median_of
+
+
+@dataclass
+class BenchContext:
+    report: Report
+    work_dir: Path
+    rounds: int
+    seconds: float
+    concurrencies: tuple[int, ...]
+    smoke: bool
+    postgres_url: str | None
+
+    def load(
+        self,
+        *,
+        scenario: str,
+        measure: str,
+        system: str,
+        url: str,
+        concurrency: int,
+        **request: str,
+    ) -> Row:
+        """Median of ``rounds`` wrk runs; refuses a run that answered errors."""
+        results: list[LoadResult] = []
+        for _ in range(self.rounds):
+            result = run_wrk(url, connections=concurrency, seconds=self.seconds, **request)
+            if result.non_2xx or result.errors:
+                raise SystemExit(
+                    f"bench: {system} {measure} answered {result.non_2xx} non-2xx and "
+                    f"{result.errors} socket errors of {result.requests}: not a valid measurement"
+                )
+            results.append(result)
+        rps = [r.requests_per_second for r in results]
+        return self.report.add(
+            Row(
+                scenario=scenario,
+                measure=measure,
+                system=system,
+                value=median_of(rps),
+                unit="req/s",
+                concurrency=concurrency,
+                p50_ms=median_of([r.p50_ms for r in results]),
+                p99_ms=median_of([r.p99_ms for r in results]),
+                notes=f"wrk cpu {median_of([r.loadgen_cpu_share for r in results]):.2f} core",
+                rounds=rps,
+            )
+        )

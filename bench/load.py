@@ -1,0 +1,107 @@
+"""Load from outside the server process: ``wrk`` with one Lua script for every request shape.
+
+wrk's own CPU use is measured for every run (children's rusage), so the report shows
+whether the load generator, rather than the server, was the bottleneck.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+LUA = Path(__file__).parent / "lua" / "request.lua"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+    errors: int
+    loadgen_cpu_share: float  # wrk's CPU seconds per wall second (1.0 = one core busy)
+
+
+def require_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit("bench: wrk is not installed (apt-get install wrk); `make bench` does it")
+    return path
+
+
+def _ms(value: str, unit: str) -> float:
+    factor = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+    return float(value) * factor
+
+
+def run_wrk(
+    url: str,
+    *,
+    connections: int,
+    seconds: float,
+    method: str = "GET",
+    body: str = "",
+    authorization: str = "",
+    content_type: str = "application/x-www-form-urlencoded",
+    threads: int = 1,
+) -> LoadResult:
+    env = {
+        **os.environ,
+        "BENCH_METHOD": method,
+        "BENCH_BODY": body,
+        "BENCH_AUTHORIZATION": authorization,
+        "BENCH_CONTENT_TYPE": content_type,
+    }
+    threads = max(1, min(threads, connections))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    out = subprocess.run(
+        [
+            require_wrk(),
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            "-s",
+            str(LUA),
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return parse_wrk(out, loadgen_cpu_share=cpu / wall if wall else 0.0)
+
+
+def parse_wrk(out: str, *, loadgen_cpu_share: float = 0.0) -> LoadResult:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, flags=re.MULTILINE))
+
+    def pct(key: str) -> float:
+        match = re.match(r"([\d.]+)(us|ms|s|m)$", percentiles.get(key, "0ms"))
+        return _ms(match.group(1), match.group(2)) if match else 0.0
+
+    non_2xx = re.search(r"BENCH_NON_2XX (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return LoadResult(
+        requests_per_second=rps,
+        p50_ms=pct("50"),
+        p99_ms=pct("99"),
+        requests=total,
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        errors=sum(int(x) for x in errors.groups()) if errors else 0,
+        loadgen_cpu_share=loadgen_cpu_share,
+    )

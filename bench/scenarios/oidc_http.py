@@ -1,0 +1,232 @@
+"""Scenarios 1–3: discovery and JWKS, client-credentials tokens, userinfo and introspection.
+
+govwallet and the peer run side by side with the same workers, clients and algorithms;
+each figure is compared at every concurrency level.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from urllib.parse import urlencode
+
+import httpx
+
+from bench.context import BenchContext
+from bench.results import Row
+from bench.scenarios import login_flow
+from bench.servers import Govwallet, Peer, govwallet, peer
+
+PEER = "oidc-provider"
+SCOPE = "licenses:verify"
+CITIZEN = "11010519491231002X"
+PASSWORD = "Bench-password-2026!"
+
+
+def _basic(client_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def _compare(ctx: BenchContext, scenario: str, ours: list[Row], theirs: list[Row]) -> None:
+    ratios = [o.value / t.value for o, t in zip(ours, theirs, strict=True) if t.value]
+    worst = min(ratios) if ratios else None
+    p99_ok = all(
+        (o.p99_ms or 0) <= (t.p99_ms or 0) * 1.0 for o, t in zip(ours, theirs, strict=True)
+    )
+    detail = ", ".join(
+        f"c{o.concurrency}: {o.value:,.0f} vs {t.value:,.0f} req/s, "
+        f"p99 {o.p99_ms:.1f} vs {t.p99_ms:.1f} ms"
+        for o, t in zip(ours, theirs, strict=True)
+    )
+    ctx.report.goal(
+        scenario,
+        f"throughput >= 1.5x {PEER} at every concurrency, p99 no worse",
+        worst,
+        target=1.5 if p99_ok else float("inf"),
+        detail=detail + ("" if p99_ok else "; p99 worse somewhere"),
+    )
+
+
+def run(ctx: BenchContext, *, workers: int, login: bool = True, oidc: bool = True) -> None:
+    secret = secrets.token_urlsafe(32)
+    web_secret = secrets.token_urlsafe(32)
+    userinfo_token = secrets.token_urlsafe(32)
+    peer_config = {
+        "scopes": ["openid", "profile", "offline_access", SCOPE],
+        "clients": [
+            {
+                "client_id": "bench-agency",
+                "client_secret": secret,
+                "grant_types": ["client_credentials"],
+                "redirect_uris": [],
+                "response_types": [],
+                "token_endpoint_auth_method": "client_secret_basic",
+                "scope": SCOPE,
+            },
+            {
+                "client_id": "bench-web",
+                "client_secret": web_secret,
+                "redirect_uris": ["http://127.0.0.1:9/callback"],
+                "token_endpoint_auth_method": "client_secret_basic",
+            },
+        ],
+        "userinfo_token": {
+            "client_id": "bench-web",
+            "account": "citizen-1",
+            "token": userinfo_token,
+        },
+    }
+    setup = [
+        [
+            "client",
+            "add",
+            "--name",
+            "bench-agency",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            SCOPE,
+            "--json",
+        ],
+        [
+            "client",
+            "add",
+            "--name",
+            "bench-web",
+            "--redirect-uri",
+            "http://127.0.0.1:9/callback",
+            "--scope",
+            "openid",
+            "--scope",
+            "profile",
+            "--json",
+        ],
+        [
+            "citizen",
+            "add",
+            "--id-number",
+            CITIZEN,
+            "--name",
+            "张三",
+            "--password",
+            PASSWORD,
+            "--json",
+        ],
+    ]
+    with govwallet(ctx.work_dir, workers=workers, database_url=ctx.postgres_url, setup=setup) as gw:
+        if login:
+            login_flow.run(
+                ctx,
+                gw_base=gw.base_url,
+                client=gw.clients["bench-web"],
+                username=CITIZEN,
+                password=PASSWORD,
+                workers=workers,
+            )
+        if oidc:
+            with peer(ctx.work_dir, workers=workers, config=peer_config) as pr:
+                _oidc(
+                    ctx, gw, pr, secret=secret, web_secret=web_secret, userinfo_token=userinfo_token
+                )
+
+
+def _oidc(
+    ctx: BenchContext, gw: Govwallet, pr: Peer, *, secret: str, web_secret: str, userinfo_token: str
+) -> None:
+    agency = gw.clients["bench-agency"]
+    web = gw.clients["bench-web"]
+    gw_meta = httpx.get(f"{gw.base_url}/.well-known/openid-configuration").json()
+    pr_meta = httpx.get(f"{pr.base_url}/.well-known/openid-configuration").json()
+
+    # 1. discovery and JWKS documents
+    for measure, ours_url, theirs_url in (
+        (
+            "discovery",
+            f"{gw.base_url}/.well-known/openid-configuration",
+            f"{pr.base_url}/.well-known/openid-configuration",
+        ),
+        ("jwks", gw_meta["jwks_uri"], pr_meta["jwks_uri"]),
+    ):
+        ours, theirs = [], []
+        for c in ctx.concurrencies:
+            ours.append(
+                ctx.load(
+                    scenario="1", measure=measure, system="govwallet", url=ours_url, concurrency=c
+                )
+            )
+            theirs.append(
+                ctx.load(scenario="1", measure=measure, system=PEER, url=theirs_url, concurrency=c)
+            )
+        _compare(ctx, f"1 {measure}", ours, theirs)
+
+    # 2. token endpoint, client_credentials
+    body = urlencode({"grant_type": "client_credentials", "scope": SCOPE})
+    ours, theirs = [], []
+    for c in ctx.concurrencies:
+        ours.append(
+            ctx.load(
+                scenario="2",
+                measure="token client_credentials",
+                system="govwallet",
+                url=gw_meta["token_endpoint"],
+                concurrency=c,
+                method="POST",
+                body=body,
+                authorization=_basic(agency["client_id"], agency["client_secret"]),
+            )
+        )
+        theirs.append(
+            ctx.load(
+                scenario="2",
+                measure="token client_credentials",
+                system=PEER,
+                url=pr_meta["token_endpoint"],
+                concurrency=c,
+                method="POST",
+                body=body,
+                authorization=_basic("bench-agency", secret),
+            )
+        )
+    _compare(ctx, "2 token", ours, theirs)
+
+    # 3. userinfo and introspection with a valid access token
+    citizen_token = login_flow.obtain_citizen_token(
+        gw.base_url,
+        client=web,
+        username=CITIZEN,
+        password=PASSWORD,
+        scope="openid profile",
+    )
+    for measure, ours_req, theirs_req in (
+        (
+            "userinfo",
+            {"url": gw_meta["userinfo_endpoint"], "authorization": f"Bearer {citizen_token}"},
+            {"url": pr_meta["userinfo_endpoint"], "authorization": f"Bearer {userinfo_token}"},
+        ),
+        (
+            "introspection",
+            {
+                "url": gw_meta["introspection_endpoint"],
+                "method": "POST",
+                "body": urlencode({"token": citizen_token}),
+                "authorization": _basic(web["client_id"], web["client_secret"]),
+            },
+            {
+                "url": pr_meta["introspection_endpoint"],
+                "method": "POST",
+                "body": urlencode({"token": userinfo_token}),
+                "authorization": _basic("bench-web", web_secret),
+            },
+        ),
+    ):
+        ours, theirs = [], []
+        for c in ctx.concurrencies:
+            ours.append(
+                ctx.load(
+                    scenario="3", measure=measure, system="govwallet", concurrency=c, **ours_req
+                )
+            )
+            theirs.append(
+                ctx.load(scenario="3", measure=measure, system=PEER, concurrency=c, **theirs_req)
+            )
+        _compare(ctx, f"3 {measure}", ours, theirs)

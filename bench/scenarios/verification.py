@@ -1,0 +1,211 @@
+"""Scenario 5: offline verification in process, against the ES256 signature limit.
+
+A full presentation (SD-JWT VC signed ES256 by an agency, five disclosures, a
+key-binding JWT signed ES256 by the holder) is verified with cached, already-verified
+trust and status lists — the offline path. Each verification needs two ES256
+signature checks (issuer JWT, KB-JWT), so the limit is the rate of ES256 verifications
+with `cryptography` alone, halved, measured in the same run on one core.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from bench.context import BenchContext
+from bench.results import Row, median_of
+
+DISCLOSE = ("holder_name", "license_number", "issuing_agency_name", "valid_from", "valid_until")
+AUDIENCE = "urn:govwallet:bench:verifier"
+LICENSE_ID = "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U"
+
+
+@dataclass
+class Fixture:
+    presentation: str
+    verify: Callable[[], object]
+
+
+def build_fixture(work_dir: Path) -> Fixture:
+    """A real key store, trust list, status list, credential and presentation."""
+    from licenses import sdjwt, statuslist, trustlist, verification
+    from wallet_api.migrate import upgrade
+    from wallet_api.runtime import PROVIDER_OWNER, Runtime
+    from wallet_api.settings import load_settings
+
+    settings = load_settings(
+        data_dir=work_dir / "verify-data", key_encryption_secret=secrets.token_hex(32)
+    )
+    runtime = Runtime(settings)
+    upgrade(runtime.engine)
+    runtime.bootstrap()
+    now = datetime.now(UTC)
+    platform = "https://id.bench.example"
+    credit_code = "11100000000013338W"
+    with runtime.transaction() as session:
+        for owner in ("agency:bench", "holder:bench"):
+            runtime.keystore.ensure(session, owner=owner, alg="ES256")
+        agency = runtime.keystore.signer(session, owner="agency:bench", alg="ES256")
+        holder = runtime.keystore.signer(session, owner="holder:bench", alg="ES256")
+        platform_signer = runtime.keystore.signer(session, owner=PROVIDER_OWNER, alg="ES256")
+        agency_jwks = runtime.keystore.jwks(session, owner="agency:bench")
+        holder_jwk = next(
+            k
+            for k in runtime.keystore.jwks(session, owner="holder:bench")["keys"]
+            if k["kid"] == holder.kid
+        )
+        platform_jwks = runtime.keystore.jwks(session, owner=PROVIDER_OWNER)
+    iss = trustlist.agency_issuer(platform, credit_code)
+    vct = "11100000000013338W011"
+    trust_token = trustlist.build_trust_list(
+        signer=platform_signer,
+        iss=platform,
+        iat=now,
+        exp=now + timedelta(days=1),
+        agencies=[
+            trustlist.AgencyEntry(
+                id="bench",
+                name="住房和城乡建设部",
+                credit_code=credit_code,
+                region_code="110000",
+                iss=iss,
+                license_types=(vct,),
+                jwks=agency_jwks,
+            )
+        ],
+    )
+    trust = trustlist.verify_trust_list(
+        token=trust_token, jwks=platform_jwks, expected_iss=platform, now=now
+    )
+    uri = f"{platform}/api/v1/status-lists/1"
+    status_token = statuslist.build_status_list_token(
+        signer=platform_signer,
+        sub=uri,
+        status_list=statuslist.StatusList(bits=2, size=1024),
+        iat=now,
+        exp=now + timedelta(hours=1),
+        ttl=timedelta(minutes=5),
+    )
+    lists = verification.CachedStatusLists()
+    lists.add(
+        statuslist.verify_status_list_token(
+            token=status_token, jwks=platform_jwks, expected_sub=uri, now=now
+        )
+    )
+    issued = sdjwt.issue_credential(
+        signer=agency,
+        iss=iss,
+        vct=vct,
+        iat=now,
+        nbf=now - timedelta(days=1),
+        exp=now + timedelta(days=365),
+        status=statuslist.status_claim(uri=uri, idx=7),
+        cnf_jwk=holder_jwk,
+        always_visible={"license_id": LICENSE_ID},
+        claims={
+            "license_type_name": "建筑施工企业安全生产管理人员考核合格证书",
+            "license_number": "湘建安B(2023)0000403",
+            "holder_name": "张三",
+            "holder_code": "11010519491231002X",
+            "holder_code_type": "111",
+            "issuing_agency_name": "湖南省住房和城乡建设厅",
+            "issuing_agency_code": "11430000006122244L",
+            "defining_agency": "中华人民共和国住房和城乡建设部",
+            "issue_date": "2023-05-01",
+            "valid_from": "2023-05-01",
+            "valid_until": "2026-04-30",
+            "area_code": "430000",
+            "fields": {"position": "项目负责人", "company": "湖南建工集团有限公司"},
+        },
+    )
+    nonce = secrets.token_urlsafe(16)
+    presentation = sdjwt.present(
+        credential=issued.credential,
+        disclose=DISCLOSE,
+        holder=holder,
+        audience=AUDIENCE,
+        nonce=nonce,
+        iat=now,
+    )
+    runtime.close()
+
+    def verify() -> object:
+        result = verification.verify_presentation(
+            presentation=presentation,
+            trust_list=trust,
+            status_lists=lists,
+            audience=AUDIENCE,
+            nonce=nonce,
+            now=now,
+            key_binding_max_age=timedelta(minutes=5),
+            require_key_binding=True,
+        )
+        if not result.valid:
+            raise SystemExit(
+                f"bench: the benchmark presentation does not verify: {result.as_dict()}"
+            )
+        return result
+
+    return Fixture(presentation=presentation, verify=verify)
+
+
+def _rate(fn: Callable[[], object], seconds: float) -> float:
+    fn()
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    n = 0
+    while time.perf_counter() < deadline:
+        fn()
+        n += 1
+    return n / (time.perf_counter() - started)
+
+
+def es256_verify_rate(seconds: float) -> float:
+    key = ec.generate_private_key(ec.SECP256R1())
+    message = secrets.token_bytes(600)
+    signature = key.sign(message, ec.ECDSA(hashes.SHA256()))
+    public = key.public_key()
+    return _rate(lambda: public.verify(signature, message, ec.ECDSA(hashes.SHA256())), seconds)
+
+
+def run(ctx: BenchContext) -> Fixture:
+    fixture = build_fixture(ctx.work_dir)
+    ours = [_rate(fixture.verify, ctx.seconds) for _ in range(ctx.rounds)]
+    sig = [es256_verify_rate(ctx.seconds) for _ in range(ctx.rounds)]
+    limit = median_of(sig) / 2
+    ctx.report.add(
+        Row(
+            "5",
+            "offline verification, 5 disclosures + KB",
+            "govwallet",
+            median_of(ours),
+            "verif/s/core",
+            rounds=ours,
+        )
+    )
+    ctx.report.add(
+        Row(
+            "5",
+            "ES256 verify x2 (limit)",
+            "limit",
+            limit,
+            "verif/s/core",
+            rounds=sig,
+            notes=f"{median_of(sig):,.0f} ES256 verifications/s",
+        )
+    )
+    ctx.report.goal(
+        "5",
+        ">= 50% of the signature limit",
+        median_of(ours) / limit,
+        target=0.5,
+        detail=f"{median_of(ours):,.0f} vs {limit:,.0f} per second per core",
+    )
+    return fixture

@@ -1,0 +1,166 @@
+"""Start and stop the systems under test on loopback: govwallet and the peer."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BENCH_DIR = Path(__file__).parent
+REPO_ROOT = BENCH_DIR.parent
+PEER_DIR = BENCH_DIR / "peer"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"bench: server for {url} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"bench: {url} not up within {timeout}s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@dataclass
+class Govwallet:
+    base_url: str
+    env: dict[str, str]
+    workers: int
+    database: str
+    clients: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def cli(self, *args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "wallet_api", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO_ROOT,
+            timeout=600,
+        ).stdout
+
+
+@contextmanager
+def govwallet(
+    work_dir: Path, *, workers: int, database_url: str | None, setup: list[list[str]] | None = None
+) -> Iterator[Govwallet]:
+    """A fresh govwallet: own data directory, own database, ``setup`` CLI commands run first."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "GOVWALLET_DATA_DIR": str(work_dir / "govwallet-data"),
+        "GOVWALLET_KEY_ENCRYPTION_SECRET": secrets.token_hex(32),
+        "GOVWALLET_ISSUER": f"http://127.0.0.1:{port}",
+        "GOVWALLET_LOG_LEVEL": "WARNING",
+    }
+    if database_url:
+        env["GOVWALLET_DATABASE_URL"] = database_url
+    server = Govwallet(
+        base_url=f"http://127.0.0.1:{port}",
+        env=env,
+        workers=workers,
+        database="postgresql" if database_url else "sqlite",
+    )
+    for command in setup or []:
+        output = server.cli(*command)
+        if "--json" in command:
+            server.clients[command[command.index("--name") + 1]] = json.loads(output)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "wallet_api",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(work_dir / f"govwallet-{port}.log").open("wb"),
+    )
+    try:
+        wait_until_up(f"{server.base_url}/readyz", process)
+        yield server
+    finally:
+        stop(process)
+
+
+def ensure_peer_installed() -> None:
+    if (PEER_DIR / "node_modules" / "oidc-provider").exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SystemExit("bench: npm is needed to install the peer (oidc-provider)")
+    subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--silent"], cwd=PEER_DIR, check=True
+    )
+
+
+@dataclass
+class Peer:
+    base_url: str
+    workers: int
+    config: dict[str, Any]
+
+
+@contextmanager
+def peer(work_dir: Path, *, workers: int, config: dict[str, Any]) -> Iterator[Peer]:
+    ensure_peer_installed()
+    node = shutil.which("node")
+    if node is None:
+        raise SystemExit("bench: node is needed to run the peer")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "WORKERS": str(workers),
+        "PEER_CONFIG": json.dumps(config),
+    }
+    process = subprocess.Popen(
+        [node, str(PEER_DIR / "provider.mjs")],
+        env=env,
+        cwd=PEER_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=(work_dir / f"peer-{port}.log").open("wb"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/.well-known/openid-configuration", process)
+        yield Peer(base_url=base, workers=workers, config=config)
+    finally:
+        stop(process)
