@@ -239,27 +239,39 @@ def append_entry(
 def seal(
     session: Session, *, keystore: KeyStore, now: datetime | None = None
 ) -> AuditCheckpoint | None:
-    """Sign the current head with the provider's ES256 key; ``None`` for an empty chain."""
+    """Sign the current head with the provider's ES256 key; ``None`` for an empty chain.
+
+    A head already sealed is sealed again only when the active key has changed
+    (after ``govwallet keys rotate``), so checkpoints outlive their keys' removal.
+    """
     moment = _instant(now)
     head = _lock_head(session, now=moment)
     if head.seq == 0:
         return None
-    existing = session.scalars(
+    signer = keystore.signer(session, owner=PROVIDER_OWNER, alg=CHECKPOINT_ALG)
+    checkpoint = session.scalars(
         select(AuditCheckpoint).where(AuditCheckpoint.seq == head.seq)
     ).one_or_none()
-    if existing is not None:
-        return existing
+    if checkpoint is not None and _kid_of(checkpoint.jws) == signer.kid:
+        return checkpoint
     payload = {"seq": head.seq, "hash": head.entry_hash, "iat": int(moment.timestamp())}
-    signer = keystore.signer(session, owner=PROVIDER_OWNER, alg=CHECKPOINT_ALG)
     token = signer.sign_compact(
         header={"typ": CHECKPOINT_TYP}, payload=canonical_json(payload).encode("utf-8")
     )
-    checkpoint = AuditCheckpoint(
-        seq=head.seq, entry_hash=head.entry_hash, signed_at=moment, jws=token
-    )
-    session.add(checkpoint)
+    if checkpoint is None:
+        checkpoint = AuditCheckpoint(seq=head.seq, entry_hash=head.entry_hash)
+        session.add(checkpoint)
+    checkpoint.signed_at = moment
+    checkpoint.jws = token
     session.flush()
     return checkpoint
+
+
+def _kid_of(token: str) -> str | None:
+    try:
+        return str(jws.extract_compact(token.encode("ascii")).headers().get("kid"))
+    except (JoseError, ValueError, UnicodeError):
+        return None
 
 
 def _verified_checkpoint(session: Session, *, keystore: KeyStore, token: str) -> dict[str, Any]:

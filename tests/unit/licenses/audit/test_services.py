@@ -375,3 +375,21 @@ def test_license_identifiers_and_holder_references_are_allowed(runtime: Runtime)
             details={"serial": "110105194912310021"[:10]},
         )
         assert entry.seq == 1
+
+
+def test_sealing_after_a_key_rotation_re_signs_the_head(runtime: Runtime) -> None:
+    _append(runtime, 2)
+    first = _seal(runtime)
+    assert _seal(runtime) == first  # nothing new: the same checkpoint
+    with runtime.transaction() as session:
+        runtime.keystore.rotate(
+            session, owner="provider", alg="ES256", retain_for=timedelta(seconds=0)
+        )
+    with runtime.transaction() as session:
+        assert runtime.keystore.prune(session)  # the old key is gone for good
+    assert not _verify(runtime).ok  # its checkpoint can no longer be checked …
+    resealed = _seal(runtime)
+    assert resealed != first
+    report = _verify(runtime)  # … until the head is sealed again with the new key
+    assert report.ok, report.as_dict()
+    assert report.checkpoint_seq == 2
