@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 import httpx
 from sqlalchemy.orm import Session
@@ -19,11 +20,13 @@ from starlette.responses import Response
 
 from identity.oidc.logout import DeliveryReport, deliver_due, end_session
 from identity.oidc.models import SsoSession
-from identity.oidc.tokens import utcnow
+from identity.oidc.tokens import prune, utcnow
 from wallet_api.oauth_server import StarletteProvider
 from wallet_api.settings import Settings
 
 logger = logging.getLogger("govwallet.oidc.logout")
+#: Expired codes, revoked jtis and used client assertions are deleted this often.
+PRUNE_INTERVAL_SECONDS = 600.0
 
 
 class LogoutDeliveryLoop:
@@ -47,6 +50,11 @@ class LogoutDeliveryLoop:
                 await self._task
         self._http.close()
 
+    def prune_once(self) -> None:
+        with self._provider.sessions() as session:
+            prune(session, now=utcnow())
+            session.commit()
+
     def deliver_once(self) -> DeliveryReport:
         return deliver_due(
             sessions=self._provider.sessions,
@@ -57,10 +65,14 @@ class LogoutDeliveryLoop:
         )
 
     async def _run(self) -> None:
+        next_prune = 0.0
         while True:
             self._wake.clear()  # a wake-up during the round below starts another one
             try:
                 await run_in_threadpool(self.deliver_once)
+                if time.monotonic() >= next_prune:
+                    await run_in_threadpool(self.prune_once)
+                    next_prune = time.monotonic() + PRUNE_INTERVAL_SECONDS
             except Exception:
                 logger.exception("back-channel logout delivery round failed")
             with contextlib.suppress(TimeoutError):

@@ -24,7 +24,12 @@ from joserfc.jwk import KeySet
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from identity.oidc.models import IssuedToken, RevokedAccessToken
+from identity.oidc.models import (
+    AuthorizationCode,
+    ClientAssertion,
+    IssuedToken,
+    RevokedAccessToken,
+)
 from identity.oidc.scopes import scope_list
 from keys import KeyStore
 
@@ -240,7 +245,10 @@ def revoke_for_client(
 
 
 def prune(session: Session, *, now: datetime) -> None:
-    """Forget revoked jtis of tokens that expired anyway."""
-    session.execute(
-        delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < now - timedelta(days=1))
-    )
+    """Forget what can no longer matter: revoked jtis and used client assertions of
+    tokens that expired anyway, and authorization codes a day past their expiry (kept
+    that long so a late replay is still recognised and its tokens revoked)."""
+    cutoff = now - timedelta(days=1)
+    session.execute(delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < cutoff))
+    session.execute(delete(ClientAssertion).where(ClientAssertion.expires_at < now))
+    session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at < cutoff))

@@ -85,6 +85,11 @@ def test_code_flow_with_pkce_id_token_and_userinfo(server, browser, citizen) -> 
     assert info["birthdate"] == "1949-12-31"
     assert info["gender"] == "female"
     assert "phone_number" not in info  # phone was not requested
+    # Never logged: tokens, codes or the client secret (the log is scrubbed and the
+    # access log has no query strings).
+    log = server.log()
+    for secret in (token["access_token"], token["id_token"], client.client_secret):
+        assert secret not in log
     # UserInfo by POST (RFC 6750 §2.2 form parameter) answers the same.
     posted = httpx.post(meta["userinfo_endpoint"], data={"access_token": token["access_token"]})
     assert posted.status_code == 200
@@ -251,3 +256,15 @@ def test_acr_values_step_up_unreachable_is_refused(server, browser) -> None:
     )
     params = callback_params(browser.authorize(url, citizen))
     assert params["error"] == "unmet_authentication_requirements"
+
+
+def test_prompt_consent_asks_again(server, browser, citizen) -> None:
+    client = add_client(server, "--scope", "openid", "--scope", "profile")
+    code_flow(server, browser, client, citizen, scope="openid profile")
+    rp = rp_client(server, client, "openid profile")
+    url, _ = rp.create_authorization_url(
+        f"{server.base_url}/authorize", code_verifier="c" * 50, prompt="consent"
+    )
+    page = browser.get(url)
+    assert page.status_code == 200
+    assert 'name="decision"' in page.text

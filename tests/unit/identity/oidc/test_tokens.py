@@ -52,3 +52,18 @@ def test_revoked_tampered_and_foreign_tokens_are_refused(runtime, provider) -> N
         session.commit()
         with pytest.raises(InvalidAccessToken, match="revoked"):
             provider.access_tokens.validate(session, token)
+
+
+def test_prune_forgets_only_what_can_no_longer_matter(runtime) -> None:
+    from identity.oidc.models import RevokedAccessToken
+    from identity.oidc.tokens import prune
+
+    now = utcnow()
+    with runtime.transaction() as session:
+        revoke_jti(session, jti="old", expires_at=now - timedelta(days=2))
+        revoke_jti(session, jti="live", expires_at=now + timedelta(minutes=5))
+    with runtime.transaction() as session:
+        prune(session, now=now)
+    with runtime.sessions() as session:
+        assert session.get(RevokedAccessToken, "old") is None
+        assert session.get(RevokedAccessToken, "live") is not None
