@@ -162,7 +162,9 @@ def seed_demo(runtime: Runtime) -> list[str]:
         for rule in DEMO_RULES:
             # The duplicate check comes before any write: nothing to roll back.
             with contextlib.suppress(DuplicateRecognitionRule):
-                services.create_rule(session, rule=rule, actor="system:demo")
+                services.create_rule(
+                    session, rule=rule, actor="system:demo", keystore=runtime.keystore
+                )
     return [
         f"service items:   {summary.service_items} (govwallet service-item list), "
         f"{len(DEMO_RULES)} recognition rules (govwallet recognition list)"
