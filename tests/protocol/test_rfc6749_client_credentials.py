@@ -157,3 +157,30 @@ def test_private_key_jwt_authentication_and_assertion_replay(server) -> None:
     stranger = ECKey.generate_key("P-256", auto_kid=True)
     forged = {**form, "client_assertion": _assertion(stranger, client_id, server.base_url)}
     assert httpx.post(f"{server.base_url}/token", data=forged).json()["error"] == "invalid_client"
+
+
+def test_client_secret_post_when_registered_for_it(server) -> None:
+    registered = _register(
+        server,
+        {
+            "client_name": "Posting agency",
+            "grant_types": ["client_credentials"],
+            "scope": "licenses:read",
+            "token_endpoint_auth_method": "client_secret_post",
+        },
+    ).json()
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": registered["client_id"],
+        "client_secret": registered["client_secret"],
+    }
+    response = httpx.post(f"{server.base_url}/token", data=form)
+    assert response.status_code == 200
+    # Registered for client_secret_post: Basic is refused.
+    basic = httpx.post(
+        f"{server.base_url}/token",
+        data={"grant_type": "client_credentials"},
+        auth=(registered["client_id"], registered["client_secret"]),
+    )
+    assert basic.status_code == 401
+    assert basic.json()["error"] == "invalid_client"
