@@ -240,3 +240,47 @@ def test_verify_names_the_verifiers_recognised_materials(client, runtime, agency
     assert [m["code"] for m in result["recognised_materials"]] == ["M-APPLICANT-ID"]
     # The issuing agency has no such rule: nothing recognised for it.
     assert verify(client, headers, presentation=presentation)["recognised_materials"] == []
+
+
+def test_offline_verifier_with_cached_lists(client, runtime, headers) -> None:
+    """Fetch the trust list and status list once, then verify with no registry at all."""
+    from licenses import verification
+
+    issued = issue(client, runtime, headers)
+    jwks = client.get("/jwks.json").json()
+    trust = trustlist.verify_trust_list(
+        token=client.get("/api/v1/trust-list").text,
+        jwks=jwks,
+        expected_iss=runtime.settings.issuer_url,
+        now=now(),
+    )
+    uri = issued["status"]["status_list"]["uri"]
+    cached = verification.CachedStatusLists()
+    cached.add(
+        statuslist.verify_status_list_token(
+            token=client.get(uri).text, jwks=jwks, expected_sub=uri, now=now()
+        )
+    )
+    presentation = present(issued["credential"], "holder_name")
+
+    def offline(when: datetime) -> dict:
+        return verification.verify_presentation(
+            presentation=presentation,
+            trust_list=trust,
+            status_lists=cached,
+            audience=None,
+            nonce=None,
+            now=when,
+            key_binding_max_age=timedelta(minutes=5),
+            require_key_binding=False,
+        ).as_dict()
+
+    assert offline(now())["valid"] is True
+    # Half an hour later the cached list is stale but still usable, and says so.
+    later = offline(now() + timedelta(minutes=30))
+    assert later["valid"] is True
+    assert later["status_list"]["stale"] is True
+    # Two days later both cached lists have expired: the verifier must refresh them.
+    stale = offline(now() + timedelta(days=2))
+    assert stale["valid"] is False
+    assert stale["trust_list"]["expired"] is True
