@@ -25,6 +25,7 @@ from identity.oidc import services as oidc_services
 from identity.oidc.claims import loa_of, required_loa
 from identity.oidc.errors import UnmetAuthenticationRequirements
 from identity.oidc.grants.base import AuthenticatedCitizen
+from identity.oidc.inputs import storable
 from identity.oidc.models import SsoSession
 from identity.oidc.scopes import CONSENT_SCOPES, scope_list
 from identity.oidc.sessions import find_session, remember_client
@@ -181,6 +182,8 @@ async def authorize(
     try:
         if "max_age" in data and not data["max_age"].isdigit():
             raise InvalidRequestError("max_age must be a non-negative integer.")
+        if "nonce" in data and not storable(data["nonce"], 255):
+            raise InvalidRequestError("nonce must be 1 to 255 characters.")
         must_login, _why = _needs_login(data, signed_in)
         if must_login:
             if "none" in prompts:

@@ -19,6 +19,7 @@ from authlib.oauth2.rfc6749 import ClientMixin
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from identity.oidc.inputs import storable
 from identity.oidc.models import OAuthClient
 from identity.oidc.scopes import scope_list
 from keys import KeyedDigest
@@ -139,7 +140,7 @@ class ClientRegistry:
         self._cache: dict[str, tuple[RegisteredClient | None, float]] = {}
 
     def get(self, client_id: str | None) -> RegisteredClient | None:
-        if not client_id or not isinstance(client_id, str) or len(client_id) > 64:
+        if not storable(client_id, 64):
             return None
         now = time.monotonic()
         with self._lock:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from identity.oidc.errors import InvalidClientMetadata, UnknownClient
+from identity.oidc.inputs import storable
 from identity.oidc.models import Consent, OAuthClient
 from identity.oidc.scopes import ALL_SCOPES, OPENID, scope_list, scope_string
 from identity.oidc.subjects import SUBJECT_TYPES
@@ -37,7 +38,7 @@ def client_secret_digest(master: MasterSecret) -> KeyedDigest:
 
 
 def _check_uri(field: str, uri: Any, *, allow_http_loopback: bool = True) -> str:
-    if not isinstance(uri, str) or not uri or len(uri) > 2000:
+    if not storable(uri, 2000):
         raise InvalidClientMetadata(field, "must be an absolute URI")
     try:
         parts = urlsplit(uri)
@@ -82,7 +83,7 @@ def validate_client_metadata(
     sector_identifier: str | None = None,
 ) -> dict[str, Any]:
     """Check registration metadata; return it in RFC 7591 shape."""
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+    if not storable(name, 200) or not name.strip():
         raise InvalidClientMetadata("client_name", "must be 1 to 200 characters")
     grants = list(dict.fromkeys(grant_types))
     if not grants or not set(grants) <= set(GRANT_TYPES):
@@ -140,7 +141,9 @@ def validate_client_metadata(
     if jwks is not None:
         metadata["jwks"] = jwks
     if sector_identifier:
-        metadata["sector_identifier"] = str(sector_identifier)[:255]
+        if not storable(sector_identifier, 255):
+            raise InvalidClientMetadata("sector_identifier", "must be 1 to 255 characters")
+        metadata["sector_identifier"] = sector_identifier
     return metadata
 
 
@@ -200,6 +203,8 @@ def register_client(
 
 
 def get_client_row(session: Session, *, client_id: str) -> OAuthClient:
+    if not storable(client_id, 64):
+        raise UnknownClient("no such client")
     row = session.scalars(
         select(OAuthClient).where(OAuthClient.client_id == client_id)
     ).one_or_none()
@@ -276,6 +281,8 @@ def connected_platforms(session: Session, *, citizen_id: uuid.UUID) -> list[Conn
 
 
 def _consent(session: Session, *, citizen_id: uuid.UUID, client_id: str) -> Consent | None:
+    if not storable(client_id, 64):
+        return None
     return session.scalars(
         select(Consent).where(Consent.citizen_id == citizen_id, Consent.client_id == client_id)
     ).one_or_none()

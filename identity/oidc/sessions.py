@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from identity.oidc.config import ProviderConfig, ProviderDigests
+from identity.oidc.inputs import storable
 from identity.oidc.models import SessionClient, SsoSession
 from identity.oidc.tokens import aware
 
@@ -102,6 +103,8 @@ def find_session(
 
 
 def session_by_sid(session: Session, *, sid: str) -> SsoSession | None:
+    if not storable(sid, 64):
+        return None
     return session.scalars(select(SsoSession).where(SsoSession.sid == sid)).one_or_none()
 
 
