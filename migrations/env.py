@@ -10,6 +10,7 @@ import identity.oidc.models
 import keys.models
 import licenses.archive.models
 import licenses.audit.models
+import licenses.clerks
 import licenses.models
 import licenses.recognition.models
 

@@ -89,6 +89,7 @@ def seed(runtime: Runtime) -> list[str]:
     lines += seed_client(runtime)
     lines += seed_agencies(runtime)
     lines += seed_service_items(runtime)
+    lines += seed_clerk(runtime)
     return lines
 
 
@@ -106,3 +107,22 @@ def seed_service_items(runtime: Runtime) -> list[str]:
     from wallet_api.cli.service_item import seed_demo
 
     return seed_demo(runtime)
+
+
+#: The demo citizen is also a counter clerk of the Beijing demo agency, whose region
+#: recognises the Jilin-issued licenses (the verifier page at /verifier).
+DEMO_CLERK_AGENCY = "12110000400777687U"
+
+
+def seed_clerk(runtime: Runtime) -> list[str]:
+    """The demo citizen as a clerk of the demo verifying agency (idempotent)."""
+    from wallet_api.cli.clerk import appoint_clerk
+
+    with runtime.transaction() as session:
+        citizen = identity_services.find_citizen_by_username(
+            session, identity=runtime.identity, username=DEMO_CITIZEN_ID_NUMBER
+        )
+        assert citizen is not None, "seed_citizen runs first"
+        subject = citizen.subject
+    clerk = appoint_clerk(runtime, agency_ref=DEMO_CLERK_AGENCY, subject=subject)
+    return [f"clerk of:        {clerk['agency_name']} (verifier page /verifier)"]

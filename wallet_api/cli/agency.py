@@ -9,10 +9,12 @@ import typer
 from identity.oidc.services import client_secret_digest, get_client_row, register_client
 from licenses import services
 from licenses.codes import RegistryError
+from wallet_api.cli import clerk as clerk_cli
 from wallet_api.cli.common import fail, print_json, runtime_or_exit
 from wallet_api.runtime import Runtime
 
 app = typer.Typer(help="Agencies: register, list.", no_args_is_help=True)
+app.add_typer(clerk_cli.app, name="clerk")
 
 
 def register_agency(
