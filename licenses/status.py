@@ -11,6 +11,8 @@ disagrees with the registry.
 from __future__ import annotations
 
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -209,17 +211,54 @@ def etag(row: StatusList) -> str:
     return f'"{row.list_id}-{row.version}"'
 
 
+class _TokenCache:
+    """Signed tokens per (URI, list version), reused while younger than half the ``ttl``.
+
+    A list changes version with every status change, so a cached token never shows a
+    stale status for longer than the version check takes; the cache only saves signing
+    (and compressing) the same bytes for every verifier that polls.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._tokens: OrderedDict[tuple[str, int], tuple[str, datetime]] = OrderedDict()
+
+    def get(self, key: tuple[str, int], *, now: datetime) -> str | None:
+        with self._lock:
+            hit = self._tokens.get(key)
+            if hit is None or now - hit[1] > TOKEN_TTL / 2 or now < hit[1]:
+                return None
+            self._tokens.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: tuple[str, int], token: str, *, now: datetime) -> None:
+        with self._lock:
+            self._tokens[key] = (token, now)
+            while len(self._tokens) > self._size:
+                self._tokens.popitem(last=False)
+
+
+_tokens = _TokenCache()
+
+
 def status_list_token(session: Session, *, registry: Registry, row: StatusList) -> str:
     """The signed ``statuslist+jwt`` for one list, signed by the platform (ES256)."""
     now = registry.now()
-    return statuslist.build_status_list_token(
+    uri = registry.status_list_uri(row.list_id)
+    cached = _tokens.get((uri, row.version), now=now)
+    if cached is not None:
+        return cached
+    token = statuslist.build_status_list_token(
         signer=registry.keystore.signer(session, owner=PLATFORM_OWNER, alg=PLATFORM_ALG),
-        sub=registry.status_list_uri(row.list_id),
+        sub=uri,
         status_list=_entries(row),
         iat=now,
         exp=now + TOKEN_LIFETIME,
         ttl=TOKEN_TTL,
     )
+    _tokens.put((uri, row.version), token, now=now)
+    return token
 
 
 def status_claim(registry: Registry, *, list_id: str, index: int) -> dict[str, object]:
