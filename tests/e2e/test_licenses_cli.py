@@ -269,3 +269,55 @@ def test_revoke_by_cli_shows_in_the_served_status_list_and_verify(server, tmp_pa
     assert "cannot reinstate" in again.stderr
     malformed = server.cli("license", "show", "1.2.156.3005.2.bad", check=False)
     assert malformed.returncode != 0
+
+
+def test_verify_qr_reads_an_offline_qr_image(server, tmp_path: Path) -> None:
+    from licenses import qr, qr_images
+
+    agency = cli_json(
+        server,
+        "agency",
+        "add",
+        "--name",
+        "中国科学院软件研究所",
+        "--credit-code",
+        "121000004000123696",
+        "--region",
+        "110000",
+        "--license-type",
+        ID_CARD,
+    )
+    example = json.loads(server.cli("license-type", "example", ID_CARD).stdout)["fields"]
+    body_file = tmp_path / "body.json"
+    body_file.write_text(
+        json.dumps(
+            {
+                "type": ID_CARD,
+                "holder": {"id_number": "11010519491231002X", "name": "张三"},
+                "fields": example,
+                "area_code": "110108",
+            }
+        ),
+        encoding="utf-8",
+    )
+    issued = cli_json(server, "license", "issue", "--agency", agency["agency_id"], str(body_file))
+    presentation = sdjwt.present(
+        credential=issued["credential"],
+        disclose=["holder_name"],
+        holder=None,
+        audience="x",
+        nonce="n",
+        iat=datetime.now(UTC),
+    )
+    image = tmp_path / "qr.png"
+    image.write_bytes(qr_images.render_png(qr.encode_offline(presentation)).content)
+    result = cli_json(server, "license", "verify-qr", str(image))
+    assert result["valid"] is True
+    assert result["license_id"] == issued["id"]
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+
+    Image.new("L", (200, 200), 255).save(blank)
+    none = server.cli("license", "verify-qr", str(blank), check=False)
+    assert none.returncode != 0
+    assert "no QR code" in none.stderr

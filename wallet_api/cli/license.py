@@ -300,23 +300,19 @@ def import_command(
         raise typer.Exit(1)
 
 
-@app.command("verify")
-def verify_command(
-    file: Annotated[Path, typer.Argument(help="A presentation (SD-JWT) or offline QR text.")],
-    audience: Annotated[str | None, typer.Option(help="Expected key-binding audience.")] = None,
-    nonce: Annotated[str | None, typer.Option(help="Expected key-binding nonce.")] = None,
-    as_json: AsJson = False,
+Audience = Annotated[str | None, typer.Option(help="Expected key-binding audience.")]
+Nonce = Annotated[str | None, typer.Option(help="Expected key-binding nonce.")]
+
+
+def _verify_text(
+    text: str, *, what: str, audience: str | None, nonce: str | None, as_json: bool
 ) -> None:
-    """Verify a presentation against this registry's trust and status lists (exit 1 if invalid)."""
-    try:
-        text = file.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"FILE: cannot read {file}: {exc}")
+    """Verify a presentation or offline QR text; print the result; exit 1 when invalid."""
     if qr.is_offline_payload(text):
         try:
             text = qr.decode_offline(text)
         except qr.QrError as exc:
-            fail(f"FILE: {exc}")
+            fail(f"{what}: {exc}")
     with runtime_or_exit() as runtime, runtime.transaction() as session:
         result = services.verify_online(
             session,
@@ -334,3 +330,48 @@ def verify_command(
             typer.echo(f"  {name:<18} {check['outcome']}{reason}")
     if not result["valid"]:
         raise typer.Exit(1)
+
+
+@app.command("verify")
+def verify_command(
+    file: Annotated[Path, typer.Argument(help="A presentation (SD-JWT) or offline QR text.")],
+    audience: Audience = None,
+    nonce: Nonce = None,
+    as_json: AsJson = False,
+) -> None:
+    """Verify a presentation against this registry's trust and status lists (exit 1 if invalid)."""
+    try:
+        text = file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"FILE: cannot read {file}: {exc}")
+    _verify_text(text, what="FILE", audience=audience, nonce=nonce, as_json=as_json)
+
+
+@app.command("verify-qr")
+def verify_qr_command(
+    image: Annotated[Path, typer.Argument(help="A PNG/JPEG photo or scan of an offline QR code.")],
+    audience: Audience = None,
+    nonce: Nonce = None,
+    as_json: AsJson = False,
+) -> None:
+    """Read the QR code in IMAGE (zxing-cpp) and verify the presentation it carries."""
+    try:
+        import zxingcpp
+    except ImportError:
+        fail("verify-qr reads images with zxing-cpp: pip install 'zxing-cpp>=3.0'")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(image) as picture:
+            found = zxingcpp.read_barcodes(picture, formats=zxingcpp.BarcodeFormat.QRCode)
+    except (OSError, UnidentifiedImageError) as exc:
+        fail(f"IMAGE: cannot read {image}: {exc}")
+    if not found:
+        fail(f"IMAGE: no QR code found in {image}")
+    text = found[0].text.strip()
+    if not qr.is_offline_payload(text):
+        fail(
+            "IMAGE: this QR code is not an offline presentation (an online link is opened "
+            "by the verifier page instead)"
+        )
+    _verify_text(text, what="IMAGE", audience=audience, nonce=nonce, as_json=as_json)
