@@ -358,3 +358,29 @@ def test_expiry_sweep_invalidates_licenses_past_their_validity(client, runtime, 
     assert list_value(client, long["status"]["status_list"]) == 0
     with runtime.transaction() as session:
         assert status.expire_due(session, registry=later) == []
+
+
+def test_every_issuance_change_and_read_is_in_the_audit_chain(client, runtime, agency, headers):
+    from licenses.audit.services import list_entries, verify_chain
+
+    issued = issue(client, runtime, headers)
+    client.post(f"/api/v1/licenses/{issued['id']}/suspend", json={"reason": "r"}, headers=headers)
+    client.get(f"/api/v1/licenses/{issued['id']}", headers=headers)
+    reissued = client.post(
+        f"/api/v1/licenses/{issued['id']}/reissue", json={"reason": "lost"}, headers=headers
+    ).json()
+    with runtime.transaction() as session:
+        actions = [
+            (e.action, e.subject, e.actor)
+            for e in list_entries(session)
+            if e.subject in {issued["id"], reissued["id"]}
+        ]
+        report = verify_chain(session, keystore=runtime.keystore)
+    actor = f"agency:{agency['credit_code']}"
+    assert actions == [
+        ("license.issued", issued["id"], actor),
+        ("license.suspended", issued["id"], actor),
+        ("license.read", issued["id"], actor),
+        ("license.reissued", reissued["id"], actor),
+    ]
+    assert report.problems == []

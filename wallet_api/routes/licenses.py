@@ -97,8 +97,16 @@ def read_license(
     registry: RegistryDep,
     agency: ReadingAgency,
 ) -> dict[str, Any]:
-    """The directory entry and credential of one of the agency's licenses."""
+    """The directory entry and credential of one of the agency's licenses (audited)."""
     row = issuance.get_license(session, identifier=license_id, agency=agency)
+    append_entry(
+        session,
+        actor=f"agency:{agency.credit_code}",
+        action="license.read",
+        subject=row.identifier,
+        details={"purpose": "agency-api"},
+    )
+    session.commit()
     return issuance.license_public(row, registry, include_holder_code=True)
 
 
