@@ -162,15 +162,25 @@ async def authorize(
     *,
     decision: str | None = None,
 ) -> Response:
+    """Read the request, then decide in the thread pool (database, Authlib, templates)."""
+    oauth = await read_request(request, db, issuer=provider.config.issuer)
+    return await run(_authorize, request, oauth, provider, settings, decision)
+
+
+def _authorize(
+    request: Request,
+    oauth: StarletteOAuth2Request,
+    provider: StarletteProvider,
+    settings: Settings,
+    decision: str | None,
+) -> Response:
     issuer = provider.config.issuer
-    oauth = await read_request(request, db, issuer=issuer)
+    db = oauth.db
     data = oauth.payload.data
     state = data.get("state")
     signed_in = current_sign_in(request, db, provider, settings)
     try:
-        grant = await run(
-            provider.get_consent_grant, oauth, signed_in.as_user() if signed_in else None
-        )
+        grant = provider.get_consent_grant(oauth, signed_in.as_user() if signed_in else None)
     except OAuth2Error as error:
         return authorization_error(request, error, state=state, issuer=issuer)
     except ValueError:
@@ -230,6 +240,6 @@ async def authorize(
         subject=provider.subject_for(client, user),
         now=utcnow(),
     )
-    response = await run(provider.create_authorization_response, oauth, user, grant)
+    response = provider.create_authorization_response(oauth, user, grant)
     db.commit()
     return with_iss(response, issuer)

@@ -14,14 +14,24 @@ import logging
 import time
 
 import httpx
+from authlib.oauth2.rfc6749.errors import OAuth2Error
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 
 from identity.oidc.logout import DeliveryReport, deliver_due, end_session
 from identity.oidc.models import SsoSession
+from identity.oidc.sessions import session_by_sid
 from identity.oidc.tokens import prune, utcnow
-from wallet_api.oauth_server import StarletteProvider
+from wallet_api.oauth_flow import SignedIn
+from wallet_api.oauth_server import (
+    StarletteOAuth2Request,
+    StarletteProvider,
+    error_response,
+    invalid_request,
+)
+from wallet_api.pages import render
 from wallet_api.settings import Settings
 
 logger = logging.getLogger("govwallet.oidc.logout")
@@ -108,3 +118,46 @@ def set_session_cookie(response: Response, settings: Settings, value: str) -> Re
         samesite=settings.cookie_samesite,
     )
     return response
+
+
+def rp_initiated_logout(
+    request: Request,
+    oauth: StarletteOAuth2Request,
+    provider: StarletteProvider,
+    settings: Settings,
+    sign_in: SignedIn | None,
+) -> Response:
+    """OpenID Connect RP-Initiated Logout 1.0 §2–§3 (validation by Authlib's endpoint)."""
+    confirmed = oauth.method == "POST" and oauth.form.get("confirm") == "yes"
+    if confirmed:
+        request.app.state.csrf.verify(request, oauth.form.get("csrf_token"))
+        oauth.confirmed = True
+    try:
+        ended = provider.validate_endpoint_request("end_session", oauth)
+    except OAuth2Error as error:
+        return error_response(error)
+    except ValueError:
+        return invalid_request("The request is malformed.")
+    claims = ended.id_token_claims
+    #: §2: without a valid id_token_hint the OP "SHOULD ask the End-User whether to log
+    #: out" — a cross-site GET alone never ends a session.
+    if claims is None and not confirmed:
+        return render(
+            request,
+            "login/logout_confirm.html",
+            {"params": [(k, v) for k, v in oauth.payload.data.items() if k != "csrf_token"]},
+            ui_locales=ended.ui_locales,
+        )
+    record = sign_in.record if sign_in is not None else None
+    hinted_sid = claims.get("sid") if claims is not None else None
+    if hinted_sid and (record is None or record.sid != hinted_sid):
+        # The ID token names its own session: that one ends (the RP is logging it out).
+        record = session_by_sid(oauth.db, sid=str(hinted_sid))
+    sign_out(oauth.db, provider, record)
+    oauth.db.commit()
+    request.app.state.logout_loop.wake()
+    if ended.redirect_uri:
+        response: Response = RedirectResponse(ended.redirect_uri, status_code=303)
+    else:
+        response = render(request, "login/logged_out.html", ui_locales=ended.ui_locales)
+    return clear_session_cookie(response, settings)

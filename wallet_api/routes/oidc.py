@@ -10,10 +10,10 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from authlib.oauth2.rfc6749.errors import OAuth2Error
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from identity.models import Citizen
 from identity.oidc import services as oidc_services
@@ -22,20 +22,19 @@ from identity.oidc.discovery import provider_metadata
 from identity.oidc.errors import InvalidClientMetadata
 from identity.oidc.models import IssuedToken
 from identity.oidc.scopes import OPENID
-from identity.oidc.sessions import session_by_sid
 from wallet_api.deps import ProviderDep, SessionDep, SettingsDep, SignInDep
 from wallet_api.oauth_bearer import bearer_token
 from wallet_api.oauth_flow import authorize
-from wallet_api.oauth_logout import clear_session_cookie, sign_out
+from wallet_api.oauth_logout import rp_initiated_logout
 from wallet_api.oauth_server import (
-    error_response,
+    StarletteProvider,
     invalid_request,
     read_json_request,
     read_request,
     run,
 )
-from wallet_api.pages import render
 from wallet_api.problems import Problem
+from wallet_api.settings import Settings
 
 router = APIRouter(tags=["openid"])
 
@@ -90,6 +89,12 @@ async def userinfo_endpoint(
         "application/x-www-form-urlencoded"
     ):
         form_token = _text((await request.form(max_files=0, max_fields=10)).get("access_token"))
+    return await run(_userinfo, request, session, provider, form_token)
+
+
+def _userinfo(
+    request: Request, session: Session, provider: StarletteProvider, form_token: str | None
+) -> dict[str, Any]:
     claims = bearer_token(
         request, session, provider, scopes=(OPENID,), scope_text=OPENID, form_token=form_token
     )
@@ -102,6 +107,7 @@ async def userinfo_endpoint(
             "The access token does not belong to a citizen's session.",
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+    #: OpenID Connect Core §5.3.2: "The sub Claim MUST always be returned".
     return userinfo_claims(
         identity=provider.identity,
         citizen=citizen,
@@ -145,39 +151,7 @@ async def end_session_endpoint(
     sign_in: SignInDep,
 ) -> Response:
     oauth = await read_request(request, session, issuer=provider.config.issuer)
-    confirmed = request.method == "POST" and oauth.form.get("confirm") == "yes"
-    if confirmed:
-        request.app.state.csrf.verify(request, oauth.form.get("csrf_token"))
-        oauth.confirmed = True
-    try:
-        ended = await run(provider.validate_endpoint_request, "end_session", oauth)
-    except OAuth2Error as error:
-        return error_response(error)
-    except ValueError:
-        return invalid_request("The request is malformed.")
-    claims = ended.id_token_claims
-    record = sign_in.record if sign_in is not None else None
-    if claims is not None and claims.get("sid") and record is None:
-        record = session_by_sid(session, sid=str(claims["sid"]))
-    #: RP-Initiated Logout §2: without a valid id_token_hint the OP "SHOULD ask the
-    #: End-User whether to log out" (a logout is not done on a cross-site GET alone).
-    if claims is None and not confirmed:
-        return render(
-            request,
-            "login/logout_confirm.html",
-            {"params": [(k, v) for k, v in oauth.payload.data.items() if k != "csrf_token"]},
-            ui_locales=ended.ui_locales,
-        )
-    if claims is not None and record is not None and claims.get("sid") not in (None, record.sid):
-        record = None  # the hint names another session: do not end this browser's session
-    sign_out(session, provider, record)
-    session.commit()
-    request.app.state.logout_loop.wake()
-    if ended.redirect_uri:
-        response: Response = RedirectResponse(ended.redirect_uri, status_code=303)
-    else:
-        response = render(request, "login/logged_out.html", ui_locales=ended.ui_locales)
-    return clear_session_cookie(response, settings)
+    return await run(rp_initiated_logout, request, oauth, provider, settings, sign_in)
 
 
 @router.post("/register", summary="Dynamic client registration (RFC 7591)", status_code=201)
@@ -203,9 +177,7 @@ async def registration_endpoint(
         )
     body = (await read_json_request(request, issuer=provider.config.issuer)).payload.data
     try:
-        client, secret = oidc_services.register_client(
-            session, master=settings.master_secret, **oidc_services.rfc7591_arguments(body)
-        )
+        client, secret = await run(_register, session, settings, body)
     except InvalidClientMetadata as exc:
         error = (
             "invalid_redirect_uri"
@@ -213,8 +185,15 @@ async def registration_endpoint(
             else "invalid_client_metadata"
         )
         return JSONResponse({"error": error, "error_description": str(exc)}, status_code=400)
-    session.commit()
     return JSONResponse(oidc_services.registration_response(client, secret), status_code=201)
+
+
+def _register(session: Session, settings: Settings, body: Any) -> tuple[Any, str | None]:
+    client, secret = oidc_services.register_client(
+        session, master=settings.master_secret, **oidc_services.rfc7591_arguments(body)
+    )
+    session.commit()
+    return client, secret
 
 
 def _text(value: object) -> str | None:
