@@ -13,8 +13,15 @@ import licenses.audit.models
 import licenses.clerks
 import licenses.models
 import licenses.recognition.models
+import licenses.wallet.models
+import wallet_api.models
 
-target_metadata = [keys.models.metadata, identity.models.metadata, licenses.models.metadata]
+target_metadata = [
+    keys.models.metadata,
+    identity.models.metadata,
+    licenses.models.metadata,
+    wallet_api.models.metadata,
+]
 
 
 def _run(connection: Connection) -> None:

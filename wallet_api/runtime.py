@@ -44,6 +44,10 @@ class Runtime:
         with self.transaction() as session:
             for alg in PROVIDER_ALGORITHMS:
                 self.keystore.ensure(session, owner=PROVIDER_OWNER, alg=alg)
+        # The first-party portals (citizen wallet, ...) are clients of our own provider.
+        from wallet_api.portal_auth import ensure_clients
+
+        ensure_clients(self)
 
     @property
     def provider_key_retention(self) -> timedelta:

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     #: How often the back-channel logout outbox is checked for due deliveries.
     backchannel_logout_interval_seconds: float = Field(default=2.0, ge=0.05, le=3600)
 
+    # -- the citizen's wallet (wallet_api/portal_auth.py, licenses/wallet) ---------
+    #: How long after its ``iat`` a wallet presentation's key-binding JWT is accepted.
+    wallet_presentation_lifetime_seconds: int = Field(default=300, ge=10, le=3600)
+    #: How long an online QR link holds its presentation (fetched once, then gone).
+    wallet_online_qr_seconds: int = Field(default=180, ge=1, le=3600)
+
     # -- citizens' accounts (identity) -------------------------------------------
     #: Argon2id cost (OWASP Password Storage Cheat Sheet: m=19 MiB, t=2, p=1); hashes made
     #: with other parameters are re-hashed at the next successful login.

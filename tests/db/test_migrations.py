@@ -9,10 +9,17 @@ from sqlalchemy import MetaData, inspect, text
 import identity.models
 import keys.models
 import licenses.models
+import licenses.wallet.models  # its tables join licenses.models.metadata
+import wallet_api.models
 from wallet_api.db import make_engine
 from wallet_api.migrate import current_revisions, head_revisions, upgrade
 
-ALL_METADATA = [keys.models.metadata, identity.models.metadata, licenses.models.metadata]
+ALL_METADATA = [
+    keys.models.metadata,
+    identity.models.metadata,
+    licenses.models.metadata,
+    wallet_api.models.metadata,
+]
 
 
 def _model_tables() -> set[str]:
