@@ -138,6 +138,9 @@ def _credential(
         claims["valid_until"] = row.valid_until.isoformat()
     if row.service_item:
         claims["service_item"] = row.service_item
+    over_18 = age_over_18(license_type, fields, today=registry.today())
+    if over_18 is not None:
+        claims["age_over_18"] = over_18
     issued = sdjwt.issue_credential(
         signer=registry.keystore.signer(session, owner=row.agency.key_owner, alg=AGENCY_ALG),
         iss=registry.agency_issuer(row.issuer_code),
@@ -151,6 +154,22 @@ def _credential(
         cnf_jwk=row.holder_jwk,
     )
     return issued.credential
+
+
+def age_over_18(license_type: LicenseType, fields: dict[str, Any], *, today: date) -> bool | None:
+    """A derived, selectively disclosable claim for types with a birth date
+    (``age_over_18_fields``), so the holder can prove majority without disclosing the
+    date; ``None`` when the type has none. Computed at issuance (a re-issue refreshes it)."""
+    for name in license_type.age_over_18_fields:
+        value = fields.get(name)
+        if not isinstance(value, str):
+            continue
+        try:
+            born = date.fromisoformat(value)
+        except ValueError:
+            continue
+        return catalogue.add_years(born, 18) <= today
+    return None
 
 
 def status_claim_for(registry: Registry, row: License) -> dict[str, Any]:

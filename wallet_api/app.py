@@ -25,11 +25,14 @@ from wallet_api.routes import account, health, jwks
 from wallet_api.routes import licenses as license_routes
 from wallet_api.routes import login as login_routes
 from wallet_api.routes import oidc as oidc_routes
+from wallet_api.routes import online_qr as online_qr_routes
 from wallet_api.routes import recognition as recognition_routes
 from wallet_api.routes import service_items as service_item_routes
 from wallet_api.routes import status_lists as status_list_routes
 from wallet_api.routes import trust_list as trust_list_routes
 from wallet_api.routes import verify as verify_routes
+from wallet_api.routes import wallet as wallet_routes
+from wallet_api.routes import wallet_pages as wallet_page_routes
 from wallet_api.runtime import Runtime
 from wallet_api.settings import DevelopmentSecretWarning, Settings, load_settings
 
@@ -77,6 +80,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(verify_routes.router)
     app.include_router(recognition_routes.router)
     app.include_router(service_item_routes.router)
+    app.include_router(wallet_routes.router)
+    app.include_router(wallet_page_routes.auth_router)
+    app.include_router(wallet_page_routes.router)
+    app.include_router(online_qr_routes.router)
     app.add_middleware(RequestContextMiddleware, https=settings.issuer.scheme == "https")
     return app
 

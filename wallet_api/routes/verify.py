@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 
 from licenses import qr, services
 from licenses.audit.services import append_entry
 from licenses.schemas import VerifyRequest
-from wallet_api.deps import RegistryDep, SessionDep, VerifyingAgency
+from licenses.services import Registry
+from licenses.wallet import services as wallet
+from wallet_api.deps import RegistryDep, RuntimeDep, SessionDep, VerifyingAgency
 from wallet_api.problems import Problem
 
 router = APIRouter(prefix="/api/v1/verify", tags=["verification"])
 
 
-def presentation_of(body: VerifyRequest) -> str:
-    """The presentation itself, or the one carried by offline QR text."""
+def presentation_of(
+    body: VerifyRequest,
+    *,
+    session: Session | None = None,
+    registry: Registry | None = None,
+    links: wallet.OnlineLinks | None = None,
+) -> str:
+    """The presentation itself, the one carried by offline QR text, or (given the session,
+    registry and links) the one held behind an online QR link — taken once."""
     if body.presentation is not None:
         return body.presentation
     if body.qr is None:
@@ -26,6 +37,10 @@ def presentation_of(body: VerifyRequest) -> str:
             "presentation: give a presentation or qr text",
             field="presentation",
         )
+    if session is not None and registry is not None and links is not None:
+        token = links.link_of(body.qr.strip())
+        if token is not None:
+            return wallet.take_online(session, registry=registry, links=links, token=token)
     try:
         return qr.decode_offline(body.qr.strip())
     except qr.QrError as exc:
@@ -38,16 +53,23 @@ def verify(
     session: SessionDep,
     registry: RegistryDep,
     agency: VerifyingAgency,
+    runtime: RuntimeDep,
 ) -> dict[str, Any]:
     """``valid``, one entry per check with its outcome and reason, and the disclosed claims."""
+    links = wallet.OnlineLinks.create(
+        master=runtime.settings.master_secret, platform_issuer=runtime.settings.issuer_url
+    )
     result = services.verify_online(
         session,
         registry=registry,
-        presentation=presentation_of(body),
+        presentation=presentation_of(body, session=session, registry=registry, links=links),
         audience=body.audience,
         nonce=body.nonce,
         verifier=agency,
         audit=append_entry,
+        key_binding_max_age=timedelta(
+            seconds=runtime.settings.wallet_presentation_lifetime_seconds
+        ),
     )
     session.commit()
     return result
