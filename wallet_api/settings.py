@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=15 * 60, ge=10)
     #: ``local`` (the register table) or ``development`` (confirms every name; warns loudly).
     population_register: Literal["local", "development"] = "local"
+    #: Reads uploaded QR images on the verifier page and in ``govwallet license verify-qr``:
+    #: ``zxing`` (ZXing-C++) or ``development`` (takes a text file as the QR text; warns).
+    qr_decoder: Literal["zxing", "development"] = "zxing"
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
@@ -132,6 +135,8 @@ class Settings(BaseSettings):
                 raise ValueError("cookie_secure: cannot be false in production")
             if self.population_register == "development":
                 raise ValueError("population_register: 'development' is not allowed in production")
+            if self.qr_decoder == "development":
+                raise ValueError("qr_decoder: 'development' is not allowed in production")
         return self
 
     # -- derived values -------------------------------------------------------

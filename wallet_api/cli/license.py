@@ -16,7 +16,7 @@ from licenses.audit.services import append_entry
 from licenses.codes import DATA_DIR, RegistryError
 from licenses.errors import CredentialError
 from licenses.schemas import Reissue
-from wallet_api.cli.common import fail, print_json, runtime_or_exit
+from wallet_api.cli.common import fail, print_json, runtime_or_exit, settings_or_exit
 from wallet_api.runtime import Runtime
 
 app = typer.Typer(help="Licenses: status changes, re-issue, import, verify.", no_args_is_help=True)
@@ -241,7 +241,7 @@ def show_command(license_id: LicenseId, as_json: AsJson = False) -> None:
         try:
             with runtime.transaction() as session:
                 row = issuance.get_license(session, identifier=license_id)
-                result = issuance.license_public(row, registry, include_holder_code=False)
+                result = issuance.license_public(row, registry, for_issuer=False)
         except RegistryError as exc:
             fail(str(exc))
     if as_json:
@@ -354,21 +354,17 @@ def verify_qr_command(
     nonce: Nonce = None,
     as_json: AsJson = False,
 ) -> None:
-    """Read the QR code in IMAGE (zxing-cpp) and verify the presentation it carries."""
-    try:
-        import zxingcpp
-    except ImportError:
-        fail("verify-qr reads images with zxing-cpp: pip install 'zxing-cpp>=3.0'")
-    from PIL import Image, UnidentifiedImageError
+    """Read the QR code in IMAGE (the configured QrDecoder) and verify what it carries."""
+    from wallet_api.qr_decoder import qr_decoder
 
     try:
-        with Image.open(image) as picture:
-            found = zxingcpp.read_barcodes(picture, formats=zxingcpp.BarcodeFormat.QRCode)
-    except (OSError, UnidentifiedImageError) as exc:
+        data = image.read_bytes()
+    except OSError as exc:
         fail(f"IMAGE: cannot read {image}: {exc}")
-    if not found:
-        fail(f"IMAGE: no QR code found in {image}")
-    text = found[0].text.strip()
+    try:
+        text = qr_decoder(settings_or_exit().qr_decoder).decode(data).strip()
+    except qr.QrError as exc:
+        fail(f"IMAGE: {image}: {exc}")
     if not qr.is_offline_payload(text):
         fail(
             "IMAGE: this QR code is not an offline presentation (an online link is opened "
