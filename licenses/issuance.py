@@ -31,7 +31,13 @@ from licenses.codes import (
 from licenses.models import Agency, IdempotencyKey, License, LicenseStatus, LicenseType
 from licenses.schemas import LicenseCreate, Reissue
 from licenses.services import AGENCY_ALG, Registry
-from licenses.status import allocate, change_status, publish, status_claim
+from licenses.status import (
+    InvalidStatusTransition,
+    allocate,
+    change_status,
+    publish,
+    status_claim,
+)
 
 AuditHook = Callable[..., object]
 _SERIAL_ALPHABET = string.digits + string.ascii_uppercase
@@ -413,8 +419,6 @@ def reissue(
 ) -> License:
     """A new version with the same serial; the old version is revoked in the same transaction."""
     if LicenseStatus(license_row.status) not in {LicenseStatus.VALID, LicenseStatus.SUSPENDED}:
-        from licenses.status import InvalidStatusTransition
-
         raise InvalidStatusTransition(
             f"cannot reissue a license that is {license_row.status}", field="status"
         )
@@ -493,14 +497,16 @@ def status_public(row: License, registry: Registry) -> dict[str, Any]:
     }
 
 
-def license_public(
-    row: License, registry: Registry, *, include_holder_code: bool
-) -> dict[str, Any]:
-    """The directory entry (ARCHITECTURE.md "license directory fields") and the credential."""
+def license_public(row: License, registry: Registry, *, for_issuer: bool) -> dict[str, Any]:
+    """The directory entry (ARCHITECTURE.md "license directory fields") and the credential.
+
+    ``for_issuer`` adds what only the issuing agency may read back: the holder's identity
+    number and the subject fields.
+    """
     holder: dict[str, Any] = {"name": row.holder_name, "code_type": row.holder_code_type}
-    if include_holder_code:
+    if for_issuer:
         holder["id_number"] = holder_code_of(registry, row)
-    return {
+    entry: dict[str, Any] = {
         "id": row.identifier,
         "type": row.type_code,
         "type_name": row.type_name,
@@ -516,5 +522,9 @@ def license_public(
         "area_code": row.area_code,
         "service_item": row.service_item,
         "status": status_public(row, registry),
+        "previous_version": row.previous.identifier if row.previous is not None else None,
         "credential": row.credential,
     }
+    if for_issuer:
+        entry["fields"] = fields_of(registry, row)
+    return entry

@@ -183,6 +183,7 @@ class License(Base):
 
     agency: Mapped[Agency] = relationship(lazy="joined")
     status_list: Mapped[StatusList] = relationship(lazy="joined")
+    previous: Mapped[License | None] = relationship(remote_side=[id], lazy="select")
 
 
 class IdempotencyKey(Base):

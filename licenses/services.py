@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from keys import FieldCipher, KeyedDigest, KeyStore, MasterSecret
 from licenses import catalogue, trustlist, verification
 from licenses.codes import RegistryError, validate_credit_code, validate_region_code
-from licenses.models import Agency, LicenseType
+from licenses.models import Agency
 from licenses.recognition.services import satisfied_materials
 from licenses.status import PLATFORM_ALG, PLATFORM_OWNER, RegistryStatusLists
 
@@ -187,10 +187,6 @@ def agency_for_client(session: Session, *, client_id: str) -> Agency:
 
 def list_agencies(session: Session) -> list[Agency]:
     return list(session.scalars(select(Agency).order_by(Agency.created_at, Agency.credit_code)))
-
-
-def agency_types(agency: Agency) -> list[LicenseType]:
-    return list(agency.license_types)
 
 
 def agency_public(agency: Agency) -> dict[str, object]:

@@ -105,6 +105,8 @@ def test_issue_answers_identifier_credential_and_status(client, runtime, agency,
     assert body["credential"] == issued["credential"]
     assert body["holder"] == {"name": "张三", "code_type": "111", "id_number": "11010519491231002X"}
     assert body["issuing_agency"]["credit_code"] == agency["credit_code"]
+    assert body["fields"] == license_body(runtime)["fields"]
+    assert body["previous_version"] is None
     assert body["valid_until"] == (date.today().replace(year=date.today().year + 20)).isoformat()
 
 
@@ -193,6 +195,9 @@ def test_reissue_keeps_serial_raises_version_and_revokes_the_old(client, runtime
     old = client.get(f"/api/v1/licenses/{issued['id']}", headers=headers).json()
     assert old["status"]["value"] == "revoked"
     assert "superseded by version 002" in old["status"]["reason"]
+    latest = client.get(f"/api/v1/licenses/{new['id']}", headers=headers).json()
+    assert latest["previous_version"] == issued["id"]
+    assert latest["fields"]["address"] == "新地址"
     presented = sdjwt.present(
         credential=new["credential"],
         disclose=["fields.address"],
@@ -384,3 +389,17 @@ def test_every_issuance_change_and_read_is_in_the_audit_chain(client, runtime, a
         ("license.reissued", reissued["id"], actor),
     ]
     assert report.problems == []
+
+
+def test_authorising_a_further_type_lets_the_agency_issue_it(client, runtime, agency, headers):
+    from licenses import services
+
+    body = license_body(runtime, type_code=MARRIAGE)
+    assert client.post("/api/v1/licenses", json=body, headers=headers).status_code == 403
+    with runtime.transaction() as session:
+        row = services.get_agency(session, agency_ref=agency["credit_code"])
+        services.authorise_types(session, agency=row, license_types=[MARRIAGE])
+    issued = client.post("/api/v1/licenses", json=body, headers=headers)
+    assert issued.status_code == 201, issued.text
+    read = client.get(f"/api/v1/licenses/{issued.json()['id']}", headers=headers).json()
+    assert read["valid_until"] is None  # a marriage certificate has no end date

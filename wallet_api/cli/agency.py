@@ -122,6 +122,29 @@ def add_command(
     typer.echo(f"license types: {', '.join(result['license_types'])}")
 
 
+@app.command("authorise")
+def authorise_command(
+    agency: Annotated[str, typer.Argument(help="Agency id or credit code.")],
+    license_type: Annotated[
+        list[str], typer.Option("--license-type", help="A further license type it may issue.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Authorise an agency for more license types (the trust list carries them)."""
+    with runtime_or_exit() as runtime:
+        try:
+            with runtime.transaction() as session:
+                row = services.get_agency(session, agency_ref=agency)
+                services.authorise_types(session, agency=row, license_types=license_type)
+                result = services.agency_public(row)
+        except RegistryError as exc:
+            fail(str(exc))
+    if as_json:
+        print_json(result)
+    else:
+        typer.echo(f"{result['credit_code']}: {', '.join(result['license_types'])}")  # type: ignore[arg-type]
+
+
 @app.command("list")
 def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -107,7 +107,7 @@ def read_license(
         details={"purpose": "agency-api"},
     )
     session.commit()
-    return issuance.license_public(row, registry, include_holder_code=True)
+    return issuance.license_public(row, registry, for_issuer=True)
 
 
 @router.post("/{license_id}/reissue", status_code=201, response_model=LicenseIssued)
