@@ -37,6 +37,8 @@ static-vendor:
 	mkdir -p wallet_api/static/vendor
 	cp node_modules/jsqr/dist/jsQR.js wallet_api/static/vendor/jsQR.js
 	cp node_modules/jsqr/LICENSE wallet_api/static/vendor/jsQR.LICENSE
+	cp node_modules/pako/dist/pako_inflate.min.js wallet_api/static/vendor/pako_inflate.min.js
+	cp node_modules/pako/LICENSE wallet_api/static/vendor/pako.LICENSE
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -30,6 +30,7 @@ from wallet_api.routes import recognition as recognition_routes
 from wallet_api.routes import service_items as service_item_routes
 from wallet_api.routes import status_lists as status_list_routes
 from wallet_api.routes import trust_list as trust_list_routes
+from wallet_api.routes import verifier_pages as verifier_page_routes
 from wallet_api.routes import verify as verify_routes
 from wallet_api.routes import wallet as wallet_routes
 from wallet_api.routes import wallet_pages as wallet_page_routes
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(status_list_routes.router)
     app.include_router(trust_list_routes.router)
     app.include_router(verify_routes.router)
+    app.include_router(verifier_page_routes.router)
     app.include_router(recognition_routes.router)
     app.include_router(service_item_routes.router)
     app.include_router(wallet_routes.router)

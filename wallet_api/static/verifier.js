@@ -52,6 +52,8 @@
     noCamera: "No camera available: upload a photo of the QR code instead.",
     notFound: "No QR code was found in the image.",
     offline: "The verification service cannot be reached.",
+    offlineVerified: "Verified offline, trust list {age} old",
+    offlineMaterials: "Service-item materials are shown when verifying online.",
     reasons: "Reasons",
     claims: "Disclosed fields",
     issuer: "Issuer",
@@ -287,13 +289,40 @@
           );
         },
         function () {
-          self.renderVerdict("error", label(self.root, "offline"));
-          self.say("");
+          /* the service cannot be reached: verify in the browser (offline-verify.js) */
+          return self.verifyOffline(text);
         }
       )
       .then(function () {
         self.busy = false;
       });
+  };
+
+  /* Verify against the cached trust list and status lists (static/offline-verify.js). */
+  Verifier.prototype.verifyOffline = function (text) {
+    var self = this;
+    var offline = window.GovwalletOffline;
+    if (!offline || !offline.cached()) {
+      self.renderVerdict("error", label(self.root, "offline"));
+      self.say("");
+      return Promise.resolve();
+    }
+    return offline.verifyQr(text).then(
+      function (body) {
+        self.render(200, body);
+        self.say("");
+        self.root.dispatchEvent(
+          new CustomEvent("govwallet:verified", {
+            bubbles: true,
+            detail: { text: text, status: 200, body: body, offline: true },
+          })
+        );
+      },
+      function (error) {
+        self.renderVerdict("error", (error && error.message) || label(self.root, "offline"));
+        self.say("");
+      }
+    );
   };
 
   Verifier.prototype.renderVerdict = function (kind, detail) {
@@ -316,6 +345,13 @@
     }
     var verdict = this.renderVerdict(body.valid ? "valid" : "invalid");
     if (!verdict) return;
+    if (body.offline) {
+      var trustAge = body.trust_list ? body.trust_list.age_seconds : body.offline.age_seconds;
+      verdict.setAttribute("data-offline", "");
+      verdict.appendChild(
+        element("p", "verdict-offline", label(root, "offlineVerified").replace("{age}", formatAge(trustAge)))
+      );
+    }
     var result = this.result;
 
     var reasons = [];
@@ -354,6 +390,9 @@
       result.appendChild(table);
     }
 
+    if (body.offline && body.valid) {
+      result.appendChild(element("p", "verdict-freshness", label(root, "offlineMaterials")));
+    }
     var recognised = body.recognised_materials;
     if (Array.isArray(recognised) && recognised.length) {
       var english = (root.closest("[lang]") || document.documentElement).lang.indexOf("en") === 0;
@@ -385,6 +424,9 @@
     var start = root.querySelector("[data-qr-start]");
     var stop = root.querySelector("[data-qr-stop]");
     var file = root.querySelector("[data-qr-file]");
+    var camera = !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+    if (start) start.hidden = !camera;
+    if (stop) stop.hidden = !camera;
     if (start) start.addEventListener("click", function () {
       verifier.start();
     });
