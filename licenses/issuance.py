@@ -35,6 +35,7 @@ from licenses.status import (
     InvalidStatusTransition,
     allocate,
     change_status,
+    lock_license,
     publish,
     status_claim,
 )
@@ -369,28 +370,11 @@ def _new_row(
 
 
 def get_license(
-    session: Session,
-    *,
-    identifier: str,
-    agency: Agency | None = None,
-    field: str = "id",
-    for_update: bool = False,
+    session: Session, *, identifier: str, agency: Agency | None = None, field: str = "id"
 ) -> License:
-    """A license by its identifier (400/422 if malformed, 404 if unknown or not the agency's).
-
-    ``for_update`` locks the row for a status change (``FOR UPDATE`` on PostgreSQL, the
-    write lock a savepoint takes on SQLite), so two concurrent changes are serialised and
-    each checks its transition against the status the other left.
-    """
+    """A license by its identifier (400/422 if malformed, 404 if unknown or not the agency's)."""
     identifiers.parse(identifier, field=field)
-    stmt = select(License).where(License.identifier == identifier)
-    if for_update:
-        with session.begin_nested():
-            row = session.scalars(
-                stmt.with_for_update(of=License).execution_options(populate_existing=True)
-            ).one_or_none()
-    else:
-        row = session.scalars(stmt).one_or_none()
+    row = session.scalars(select(License).where(License.identifier == identifier)).one_or_none()
     if row is None or (agency is not None and row.agency_id != agency.id):
         raise LicenseNotFound(f"{field}: no license {identifier}", field=field)
     return row
@@ -418,6 +402,7 @@ def reissue(
     actor: str | None = None,
 ) -> License:
     """A new version with the same serial; the old version is revoked in the same transaction."""
+    lock_license(session, license_row=license_row)
     if LicenseStatus(license_row.status) not in {LicenseStatus.VALID, LicenseStatus.SUSPENDED}:
         raise InvalidStatusTransition(
             f"cannot reissue a license that is {license_row.status}", field="status"

@@ -163,6 +163,21 @@ def publish(session: Session, *, license_row: License, now: datetime) -> None:
         session.flush()
 
 
+def lock_license(session: Session, *, license_row: License) -> None:
+    """Re-read the license under a row lock, so concurrent changes see each other.
+
+    ``FOR UPDATE OF`` the license row on PostgreSQL; on SQLite the savepoint takes the
+    database write lock (``wallet_api.db``). ``populate_existing`` refreshes the object.
+    """
+    with session.begin_nested():
+        session.scalars(
+            select(License)
+            .where(License.id == license_row.id)
+            .with_for_update(of=License)
+            .execution_options(populate_existing=True)
+        ).one()
+
+
 def change_status(
     session: Session,
     *,
@@ -178,6 +193,7 @@ def change_status(
     ``actor`` is who the audit log names (default: the issuing agency).
     """
     allowed_from, result = TRANSITIONS[action]
+    lock_license(session, license_row=license_row)
     current = LicenseStatus(license_row.status)
     if current not in allowed_from:
         raise InvalidStatusTransition(

@@ -67,7 +67,7 @@ def test_parallel_status_changes_on_one_list_lose_no_update(runtime) -> None:
 
     def suspend(identifier: str) -> None:
         with runtime.transaction() as session:
-            row = issuance.get_license(session, identifier=identifier, for_update=True)
+            row = issuance.get_license(session, identifier=identifier)
             status.change_status(
                 session, registry=registry, license_row=row, action="suspend", reason="audit"
             )
@@ -83,3 +83,33 @@ def test_parallel_status_changes_on_one_list_lose_no_update(runtime) -> None:
     assert set(values.values()) == {status.SUSPENDED}
     # One version per list, plus one per issuance and one per suspension.
     assert versions == 1 + 12 + 12
+
+
+def test_racing_reissues_of_one_version_make_one_new_version(runtime) -> None:
+    from licenses.schemas import Reissue
+    from licenses.status import InvalidStatusTransition
+
+    agency = make_agency(runtime)
+    identifier = _issue(runtime, agency["agency_id"], license_body(runtime), None)
+    registry = registry_for(runtime)
+
+    def reissue(_: int) -> str:
+        with runtime.transaction() as session:
+            row = issuance.get_license(session, identifier=identifier)
+            try:
+                new = issuance.reissue(
+                    session,
+                    registry=registry,
+                    agency=row.agency,
+                    license_row=row,
+                    request=Reissue(reason="claimed by the wallet"),
+                )
+            except InvalidStatusTransition:
+                return "refused"
+            return new.identifier
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(reissue, range(4)))
+    assert outcomes.count("refused") == 3
+    with runtime.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(License)) == 2

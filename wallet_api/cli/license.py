@@ -115,7 +115,7 @@ def _change(license_id: str, action: str, reason: str, as_json: bool) -> None:
         registry = _registry(runtime)
         try:
             with runtime.transaction() as session:
-                row = issuance.get_license(session, identifier=license_id, for_update=True)
+                row = issuance.get_license(session, identifier=license_id)
                 status.change_status(
                     session,
                     registry=registry,
@@ -171,7 +171,7 @@ def reissue_command(license_id: LicenseId, reason: Reason, as_json: AsJson = Fal
         registry = _registry(runtime)
         try:
             with runtime.transaction() as session:
-                row = issuance.get_license(session, identifier=license_id, for_update=True)
+                row = issuance.get_license(session, identifier=license_id)
                 new_row = issuance.reissue(
                     session,
                     registry=registry,

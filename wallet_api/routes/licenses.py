@@ -119,7 +119,7 @@ def reissue_license(
     agency: IssuingAgency,
 ) -> dict[str, Any]:
     """A new version with the same serial; the previous version is revoked."""
-    row = issuance.get_license(session, identifier=license_id, agency=agency, for_update=True)
+    row = issuance.get_license(session, identifier=license_id, agency=agency)
     new_row = issuance.reissue(
         session, registry=registry, agency=agency, license_row=row, request=body, audit=append_entry
     )
@@ -137,7 +137,7 @@ def change_license_status(
     agency: RevokingAgency,
 ) -> dict[str, Any]:
     """Suspend, reinstate, revoke, cancel or withdraw, with a reason; the list changes at once."""
-    row = issuance.get_license(session, identifier=license_id, agency=agency, for_update=True)
+    row = issuance.get_license(session, identifier=license_id, agency=agency)
     status.change_status(
         session,
         registry=registry,
