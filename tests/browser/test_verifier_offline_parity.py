@@ -1,0 +1,209 @@
+"""static/offline-verify.js agrees with licenses/verification.py, case by case, in Chromium.
+
+Every presentation below is verified twice: by ``verify_presentation`` in Python and by
+``GovwalletOffline.verifyPresentation`` in the system Chromium (WebCrypto, pako), with the
+same signed trust list and status list and the same clock. The verdict, every check's
+outcome, the status and the disclosed claims must match; the GW1 QR text of each
+presentation must decode in the browser to exactly the presentation.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from licenses import qr
+from licenses.jose import b64url_decode, b64url_encode
+from licenses.verification import CachedStatusLists, verify_presentation
+from tests.support.credentials import (
+    DRIVING_LICENSE,
+    NOW,
+    PLATFORM,
+    REAL_ESTATE,
+    STATUS_URI,
+    CredentialWorld,
+    world_fixture,
+)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+STATIC = Path(__file__).resolve().parents[2] / "wallet_api" / "static"
+ORIGIN = "http://localhost"
+PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<script src="/static/vendor/pako_inflate.min.js"></script>
+<script src="/static/offline-verify.js"></script></head><body></body></html>"""
+
+if shutil.which(CHROMIUM) is None:
+    pytest.skip(f"no system Chromium at {CHROMIUM}", allow_module_level=True)
+
+world = world_fixture("offline-parity")
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        tab = browser.new_page()
+
+        def serve(route: Any) -> None:
+            path = route.request.url.removeprefix(ORIGIN)
+            if path == "/":
+                route.fulfill(status=200, content_type="text/html", body=PAGE)
+            elif path.startswith("/static/"):
+                route.fulfill(status=200, path=str(STATIC / path.removeprefix("/static/")))
+            else:
+                route.fulfill(status=404, body="")
+
+        tab.route(f"{ORIGIN}/**", serve)
+        tab.goto(f"{ORIGIN}/")  # http://localhost is a secure context: WebCrypto works
+        tab.wait_for_function("window.GovwalletOffline && window.pako")
+        yield tab
+        browser.close()
+
+
+def forge_payload(issuer_jwt: str, **changes: Any) -> str:
+    header, payload, signature = issuer_jwt.split(".")
+    claims = {**json.loads(b64url_decode(payload)), **changes}
+    return ".".join([header, b64url_encode(json.dumps(claims).encode()), signature])
+
+
+def cases(world: CredentialWorld) -> dict[str, dict[str, Any]]:
+    """name → presentation plus what differs from the default lists."""
+    issued = world.issue()
+    bound = world.present(issued.credential)
+    other = world.issue(idx=9)
+    stray = world.present(other.credential, holder=None).split("~")[1]
+    sd_jwt, kb_jwt = bound.rsplit("~", 1)
+    return {
+        "valid, key-bound": {"presentation": bound},
+        "valid, no key binding": {"presentation": world.present(issued.credential, holder=None)},
+        "valid, with decoys": {"presentation": world.present(world.issue(decoys=3).credential)},
+        "revoked": {"presentation": bound, "statuses": {7: 1}},
+        "suspended": {"presentation": bound, "statuses": {7: 2}},
+        "tampered payload": {
+            "presentation": bound.replace(
+                issued.issuer_jwt, forge_payload(issued.issuer_jwt, license_id="forged")
+            )
+        },
+        "untrusted issuer": {
+            "presentation": bound,
+            "agencies": [world.agency("b", license_types=(DRIVING_LICENSE,))],
+        },
+        "not authorised": {
+            "presentation": bound,
+            "agencies": [world.agency("a", license_types=(REAL_ESTATE,))],
+        },
+        "expired credential": {
+            "presentation": world.present(world.issue(exp=NOW - timedelta(days=1)).credential)
+        },
+        "not yet valid": {
+            "presentation": world.present(world.issue(nbf=NOW + timedelta(days=1)).credential)
+        },
+        "stale key binding": {
+            "presentation": world.present(issued.credential, iat=NOW - timedelta(hours=1))
+        },
+        "disclosure dropped after key binding": {
+            "presentation": "~".join(sd_jwt.split("~")[:-1]) + "~" + kb_jwt
+        },
+        "unreferenced disclosure": {
+            "presentation": world.present(issued.credential, holder=None) + stray + "~"
+        },
+        "expired status list": {
+            "presentation": bound,
+            "status_exp": NOW - timedelta(minutes=1),
+        },
+        "expired trust list": {"presentation": bound, "trust_exp": NOW - timedelta(minutes=1)},
+        "status list not cached": {"presentation": bound, "status_uri": f"{PLATFORM}/other"},
+        "not a presentation": {"presentation": "no tilde here"},
+    }
+
+
+def comparable(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "valid": result["valid"],
+        "outcomes": {name: check["outcome"] for name, check in result["checks"].items()},
+        "status": result["status"],
+        "claims": result["claims"],
+        "license_id": result["license_id"],
+        "issuer": (result["issuer"] or {}).get("credit_code"),
+    }
+
+
+def test_the_browser_verifier_mirrors_verify_presentation(world, page) -> None:
+    checked = 0
+    for name, case in cases(world).items():
+        agencies = case.get("agencies")
+        trust_exp = case.get("trust_exp", NOW + timedelta(days=1))
+        trust_token = world.trust_list_token(agencies, exp=trust_exp)
+        trust_list = world.trust_list(agencies, exp=trust_exp, allow_expired=True)
+        status_list = world.status_list(
+            case.get("statuses"),
+            uri=case.get("status_uri", STATUS_URI),
+            exp=case.get("status_exp", NOW + timedelta(hours=1)),
+        )
+        expected = verify_presentation(
+            presentation=case["presentation"],
+            trust_list=trust_list,
+            status_lists=CachedStatusLists({status_list.uri: status_list}),
+            audience=None,
+            nonce=None,
+            now=NOW,
+            key_binding_max_age=timedelta(minutes=5),
+            require_key_binding=False,
+        ).as_dict()
+        cache = {
+            "fetched_at": 0,
+            "issuer": PLATFORM,
+            "jwks": world.jwks("provider"),
+            "trust_list": trust_token,
+            "status_lists": {status_list.uri: status_list.token},
+        }
+        actual = page.evaluate(
+            "([p, cache, now]) => GovwalletOffline.verifyPresentation(p, cache, now)",
+            [case["presentation"], cache, int(NOW.timestamp())],
+        )
+        assert comparable(actual) == comparable(expected), name
+        for check_name, check in expected["checks"].items():
+            if check["outcome"] == "failed":
+                assert actual["checks"][check_name].get("reason"), (name, check_name)
+        checked += 1
+    assert checked == 17
+
+
+def test_gw1_text_decodes_in_the_browser_byte_for_byte(world, page) -> None:
+    cache = {"gw1_dictionary": base64.b64encode(qr.GW1_DICTIONARY).decode()}
+    for name, case in cases(world).items():
+        try:
+            text = qr.encode_offline(case["presentation"])
+        except qr.QrError:
+            continue  # not an SD-JWT: nothing to carry
+        decoded = page.evaluate(
+            "([t, cache]) => GovwalletOffline.decodeGw1(t, cache)", [text, cache]
+        )
+        assert decoded == case["presentation"], name
+    broken = page.evaluate(
+        "([t, cache]) => GovwalletOffline.decodeGw1(t, cache).then(() => 'ok', e => e.code)",
+        ["GW1:" + "A" * 30, cache],
+    )
+    assert broken.startswith("qr-")
