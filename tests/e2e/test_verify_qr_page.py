@@ -184,6 +184,7 @@ def test_the_upload_form_without_javascript_shows_valid_with_materials(
     # Beijing recognises Jilin's identity cards for the applicant's ID (demo rules).
     assert "申请人有效身份证件" in answer.text
     assert issued["id"] in answer.text
+    assert '<th data-claim="holder_name">持证主体</th>' in answer.text  # zh-CN labels
 
     revoked = server.cli("license", "revoke", issued["id"], "--reason", "issued in error")
     assert revoked.returncode == 0

@@ -41,6 +41,26 @@ router.include_router(login_router(CLERK_PORTAL, logged_out_template="verifier/l
 ClerkSignIn = Annotated[PortalSignIn, Depends(signed_in(CLERK_PORTAL))]
 SERVICE_WORKER = Path(__file__).resolve().parents[1] / "static" / "verifier-sw.js"
 CSRF_HEADER = "X-CSRF-Token"
+#: Claims the page labels in the clerk's language (docs/license-credential.md); others show
+#: their name.
+CLAIM_NAMES = (
+    "license_id",
+    "license_type_name",
+    "license_number",
+    "holder_name",
+    "holder_code",
+    "holder_code_type",
+    "issuing_agency_name",
+    "issuing_agency_code",
+    "defining_agency",
+    "issue_date",
+    "valid_from",
+    "valid_until",
+    "area_code",
+    "service_item",
+    "fields",
+    "age_over_18",
+)
 
 
 class PageVerifyRequest(BaseModel):
@@ -104,6 +124,7 @@ def _page(
         "error": error,
         "error_key": error_key,
         "portal": CLERK_PORTAL,
+        "claim_names": CLAIM_NAMES,
     }
     return render(request, "verifier/index.html", context, status_code=status_code)
 

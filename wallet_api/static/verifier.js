@@ -15,6 +15,7 @@
  *            data-csrf-header="X-CSRF-Token"        optional (default "X-CSRF-Token")
  *            data-autostart                         optional: start the camera at once
  *            data-text-valid="有效 Valid" …>         optional labels, see TEXT below
+ *            data-claim-labels='{"holder_name": "持证主体", …}'   optional: claim headings
  *     <video data-qr-video playsinline muted></video>
  *     <canvas data-qr-canvas hidden></canvas>
  *     <button type="button" data-qr-start>Scan</button>
@@ -33,6 +34,10 @@
  * [{"code", "name_zh", "name_en", "service_items"}] — the clerk's materials the license
  * stands in for) or an RFC 9457 problem document ({"title", "detail"}). Material names
  * follow the section's lang (or <html lang>): "en…" shows name_en, anything else name_zh.
+ * When the POST cannot reach the server (offline), the QR text is verified in the browser
+ * by static/offline-verify.js (window.GovwalletOffline, if loaded and its lists cached); the
+ * verdict then carries data-offline and says how old the trust list is.
+ *
  * The result is rendered with textContent only (never innerHTML), and a
  * "govwallet:verified" event (detail: {text, status, body}) is dispatched on the section.
  *
@@ -377,13 +382,21 @@
     }
 
     var claims = body.claims || {};
+    var claimLabels = {};
+    try {
+      claimLabels = JSON.parse(root.getAttribute("data-claim-labels") || "{}") || {};
+    } catch (error) {
+      claimLabels = {};
+    }
     var names = Object.keys(claims);
     if (names.length) {
       result.appendChild(element("h3", null, label(root, "claims")));
       var table = element("table", "verdict-claims");
       names.forEach(function (name) {
         var row = element("tr");
-        row.appendChild(element("th", null, name));
+        var heading = element("th", null, claimLabels[name] || name);
+        heading.setAttribute("data-claim", name);
+        row.appendChild(heading);
         row.appendChild(element("td", null, formatValue(claims[name])));
         table.appendChild(row);
       });
