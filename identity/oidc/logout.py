@@ -116,9 +116,10 @@ def deliver_due(
         stmt = select(LogoutDelivery).where(LogoutDelivery.delivered_at.is_(None))
         if only_due:
             stmt = stmt.where(LogoutDelivery.next_attempt_at <= now())
-        rows = list(
-            session.scalars(stmt.order_by(LogoutDelivery.next_attempt_at).limit(BATCH_SIZE))
-        )
+        # Several app nodes run the loop: a row being delivered by one is skipped by the
+        # others (PostgreSQL; SQLite has a single writer anyway).
+        stmt = stmt.order_by(LogoutDelivery.next_attempt_at).limit(BATCH_SIZE)
+        rows = list(session.scalars(stmt.with_for_update(skip_locked=True)))
         for row in rows:
             signer = keystore.signer(session, owner=PROVIDER_OWNER, alg="RS256")
             token = signer.sign_jwt(

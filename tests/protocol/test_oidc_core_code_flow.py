@@ -268,3 +268,23 @@ def test_prompt_consent_asks_again(server, browser, citizen) -> None:
     page = browser.get(url)
     assert page.status_code == 200
     assert 'name="decision"' in page.text
+
+
+def test_withdrawn_consent_revokes_tokens_and_is_asked_again(server, browser, citizen) -> None:
+    client = add_client(server, "--scope", "openid", "--scope", "profile")
+    _, token, _ = code_flow(server, browser, client, citizen, scope="openid profile")
+    page = browser.get("/account/sessions", headers={"accept": "text/html"})
+    assert f'data-client-id="{client.client_id}"' in page.text
+    fields = Browser.form_fields(page)
+    withdrawn = browser.post(
+        "/account/consents/withdraw",
+        data={"csrf_token": fields["csrf_token"], "client_id": client.client_id},
+    )
+    assert withdrawn.status_code == 303
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    assert httpx.get(f"{server.base_url}/userinfo", headers=bearer).status_code == 401
+    rp = rp_client(server, client, "openid profile")
+    url, _ = rp.create_authorization_url(f"{server.base_url}/authorize", code_verifier="w" * 50)
+    again = browser.get(url)
+    assert again.status_code == 200
+    assert 'name="decision"' in again.text
