@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from keys import FieldCipher, KeyedDigest, KeyStore, MasterSecret
+from keys import FieldCipher, KeyedDigest, KeyInfo, KeyStore, MasterSecret
 from licenses import catalogue, trustlist, verification
 from licenses.codes import RegistryError, validate_credit_code, validate_region_code
 from licenses.models import Agency
@@ -163,6 +163,19 @@ def authorise_types(session: Session, *, agency: Agency, license_types: Sequence
                 catalogue.get_type(session, code=code, field="license_type")
             )
     session.flush()
+
+
+def rotate_agency_key(session: Session, *, registry: Registry, agency: Agency) -> KeyInfo:
+    """Promote the agency's next ES256 key; the retired one stays published for as long as
+    the longest retention period of its license types, so every license it signed stays
+    verifiable (a license lives far longer than an access token)."""
+    years = max((t.retention_years for t in agency.license_types), default=30)
+    return registry.keystore.rotate(
+        session,
+        owner=agency.key_owner,
+        alg=AGENCY_ALG,
+        retain_for=timedelta(days=366 * years),
+    )
 
 
 def get_agency(session: Session, *, agency_ref: str) -> Agency:

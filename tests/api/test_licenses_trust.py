@@ -6,11 +6,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from licenses import qr, sdjwt, statuslist, trustlist
+from keys import AesGcmKeyWrapper, KeyStore
+from licenses import qr, sdjwt, services, statuslist, trustlist
 from licenses.errors import CredentialError
 from licenses.recognition.services import create_rule, import_catalogue_file
 from tests.api.test_licenses import bearer, issue
-from tests.support.license_factories import BEIJING, ID_CARD, JILIN, QUALIFICATION, make_agency
+from tests.support.license_factories import (
+    BEIJING,
+    ID_CARD,
+    JILIN,
+    QUALIFICATION,
+    make_agency,
+    registry_for,
+)
 
 
 def now() -> datetime:
@@ -121,7 +129,16 @@ def test_key_rotation_keeps_old_licenses_verifiable(client, runtime, agency, hea
     owner = f"agency:{agency['agency_id']}"
     old_kid = sdjwt.parse_presentation(before["credential"]).kid
     with runtime.transaction() as session:
-        runtime.keystore.rotate(session, owner=owner, alg="ES256", retain_for=timedelta(days=3650))
+        row = services.get_agency(session, agency_ref=agency["credit_code"])
+        services.rotate_agency_key(session, registry=registry_for(runtime), agency=row)
+    # Years later the key store prunes retired keys: the agency's old key is kept.
+    years_later = KeyStore(
+        wrapper=AesGcmKeyWrapper(runtime.settings.master_secret),
+        clock=lambda: now() + timedelta(days=3 * 365),
+    )
+    with runtime.transaction() as session:
+        removed = years_later.prune(session)
+    assert owner not in {info.owner for info in removed}
     after = issue(client, runtime, headers)
     new_kid = sdjwt.parse_presentation(after["credential"]).kid
     assert new_kid != old_kid

@@ -145,6 +145,27 @@ def authorise_command(
         typer.echo(f"{result['credit_code']}: {', '.join(result['license_types'])}")  # type: ignore[arg-type]
 
 
+@app.command("rotate-key")
+def rotate_key_command(
+    agency: Annotated[str, typer.Argument(help="Agency id or credit code.")],
+) -> None:
+    """Rotate the agency's signing key; the old key stays in the trust list for the retention
+    period of its license types, so licenses it signed stay verifiable."""
+    with runtime_or_exit() as runtime:
+        registry = services.Registry.create(
+            keystore=runtime.keystore,
+            master=runtime.settings.master_secret,
+            platform_issuer=runtime.settings.issuer_url,
+        )
+        try:
+            with runtime.transaction() as session:
+                row = services.get_agency(session, agency_ref=agency)
+                info = services.rotate_agency_key(session, registry=registry, agency=row)
+        except RegistryError as exc:
+            fail(str(exc))
+    typer.echo(f"{agency}: active key is now {info.kid}")
+
+
 @app.command("list")
 def list_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
