@@ -74,6 +74,29 @@ def links(runtime: Runtime, registry: Registry) -> wallet.OnlineLinks:
     )
 
 
+def present(
+    session: Any, runtime: Runtime, registry: Registry, me: Any, row: License, **choice: Any
+) -> wallet.Presentation:
+    """``wallet.present`` with nothing chosen unless ``choice`` says so."""
+    arguments = {
+        "disclose": [],
+        "preset": None,
+        "audience": None,
+        "nonce": None,
+        **LIFETIMES,
+        **choice,
+    }
+    return wallet.present(
+        session,
+        registry=registry,
+        links=links(runtime, registry),
+        holder=me,
+        row=row,
+        audit=append_entry,
+        **arguments,
+    )
+
+
 def test_claiming_binds_each_license_once_by_reissue(runtime: Runtime, registry: Registry) -> None:
     first = issue_to(runtime, registry, HOLDER_ID)
     issue_to(runtime, registry, OTHER_HOLDER)
@@ -154,18 +177,15 @@ def test_presentation_discloses_the_choice_and_is_audited_without_values(
     me = holder(runtime, registry)
     with runtime.transaction() as session:
         row = wallet.claim_licenses(session, registry=registry, holder=me, audit=append_entry)[0]
-        made = wallet.present(
+        made = present(
             session,
-            registry=registry,
-            links=links(runtime, registry),
-            holder=me,
-            row=row,
+            runtime,
+            registry,
+            me,
+            row,
             disclose=["holder_name"],
             preset="age-over-18",
             audience="any",
-            nonce=None,
-            audit=append_entry,
-            **LIFETIMES,
         )
         entry = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "license.presented")
@@ -195,20 +215,10 @@ def test_bad_choices_are_refused(
 ) -> None:
     issue_to(runtime, registry, HOLDER_ID)
     me = holder(runtime, registry)
-    call = {"disclose": [], "preset": None, "audience": None, "nonce": None, **arguments}
     with runtime.transaction() as session:
         row = wallet.claim_licenses(session, registry=registry, holder=me, audit=append_entry)[0]
         with pytest.raises(error):
-            wallet.present(
-                session,
-                registry=registry,
-                links=links(runtime, registry),
-                holder=me,
-                row=row,
-                audit=append_entry,
-                **call,
-                **LIFETIMES,
-            )
+            present(session, runtime, registry, me, row, **arguments)
 
 
 def test_a_revoked_license_cannot_be_presented(runtime: Runtime, registry: Registry) -> None:
@@ -218,19 +228,7 @@ def test_a_revoked_license_cannot_be_presented(runtime: Runtime, registry: Regis
         row = wallet.claim_licenses(session, registry=registry, holder=me, audit=append_entry)[0]
         change_status(session, registry=registry, license_row=row, action="revoke", reason="test")
         with pytest.raises(LicenseNotPresentable):
-            wallet.present(
-                session,
-                registry=registry,
-                links=links(runtime, registry),
-                holder=me,
-                row=row,
-                disclose=["holder_name"],
-                preset=None,
-                audience=None,
-                nonce=None,
-                audit=append_entry,
-                **LIFETIMES,
-            )
+            present(session, runtime, registry, me, row, disclose=["holder_name"])
 
 
 def _online(runtime: Runtime, registry: Registry, **lifetimes: timedelta) -> tuple[str, str]:
@@ -238,19 +236,7 @@ def _online(runtime: Runtime, registry: Registry, **lifetimes: timedelta) -> tup
     me = holder(runtime, registry)
     with runtime.transaction() as session:
         row = wallet.claim_licenses(session, registry=registry, holder=me, audit=append_entry)[0]
-        made = wallet.present(
-            session,
-            registry=registry,
-            links=links(runtime, registry),
-            holder=me,
-            row=row,
-            disclose=["holder_name"],
-            preset=None,
-            audience=None,
-            nonce=None,
-            audit=append_entry,
-            **{**LIFETIMES, **lifetimes},
-        )
+        made = present(session, runtime, registry, me, row, disclose=["holder_name"], **lifetimes)
     token = links(runtime, registry).link_of(made.online_url)
     assert token is not None
     return token, made.presentation
