@@ -107,7 +107,13 @@ def issue_one(
                 field_prefix=field_prefix,
             )
     except (RegistryError, CredentialError) as exc:
-        return LineFailure(0, getattr(exc, "field", None) or "body", str(exc))
+        field, detail = getattr(exc, "field", None) or "body", str(exc)
+        if field_prefix and not field.startswith(field_prefix):
+            # Errors raised below issue() name the field without the batch position.
+            if detail.startswith(f"{field}:"):
+                detail = field_prefix + detail
+            field = field_prefix + field
+        return LineFailure(0, field, detail)
 
 
 def file_digest(path: Path) -> tuple[str, int]:

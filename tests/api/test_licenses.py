@@ -311,6 +311,18 @@ def test_batch_is_all_or_nothing(client, runtime, headers) -> None:
     assert refused.status_code == 422
     assert refused.json()["field"] == "licenses[1].fields.sex"
     assert license_count(runtime) == 0
+    for change, field in (
+        ({"type": MARRIAGE}, "licenses[1].type"),
+        ({"valid_from": "2026-01-10", "valid_until": "2026-01-01"}, "licenses[1].valid_until"),
+        ({"area_code": "990000"}, "licenses[1].area_code"),
+    ):
+        response = client.post(
+            "/api/v1/licenses/batch", json={"licenses": [good, {**good, **change}]}, headers=headers
+        )
+        assert response.status_code in {403, 422}
+        assert response.json()["field"] == field
+        assert response.json()["detail"].startswith(field)
+    assert license_count(runtime) == 0
 
     key = {"Idempotency-Key": "batch-1"}
     accepted = client.post(
