@@ -216,3 +216,55 @@ def test_bad_uploads_are_clear_4xx_pages_and_csrf_is_required(clerk: httpx.Clien
     no_header = clerk.post("/verifier/verify", json={"qr": "GW1:AAAA"})
     assert no_header.status_code == 403
     assert no_header.json()["type"].endswith("csrf-failed")
+
+
+def page_csrf(client: httpx.Client) -> str:
+    page = client.get("/verifier", headers={"Accept": "text/html"})
+    match = re.search(r'data-csrf-token="([^"]+)"', page.text)
+    assert match is not None
+    return html.unescape(match.group(1))
+
+
+def test_a_citizens_wallet_presentation_offline_and_online_at_the_counter(
+    server: LiveServer, clerk: httpx.Client
+) -> None:
+    """The demo citizen's own Jilin ID card, presented from the wallet (holder-bound)."""
+    from tests.protocol.oidc_helpers import Browser, Citizen, RegisteredClient, code_flow
+    from wallet_api import demo
+
+    secret = re.search(r"client secret:\s+(\S+)\s+redirect uri:", server.log())
+    assert secret is not None
+    client = RegisteredClient(demo.DEMO_CLIENT_ID, secret.group(1), demo.DEMO_CLIENT_REDIRECT_URI)
+    citizen = Citizen(DEMO_CITIZEN_ID_NUMBER, "李华", DEMO_CITIZEN_PASSWORD)
+    browser = Browser(server)
+    try:
+        _, token, _ = code_flow(server, browser, client, citizen, scope="openid wallet")
+    finally:
+        browser.close()
+    wallet = {"Authorization": f"Bearer {token['access_token']}"}
+    held = httpx.get(f"{server.base_url}/api/v1/wallet/licenses", headers=wallet).json()
+    card = next(item for item in held["licenses"] if item["type"]["code"] == ID_CARD)
+    presented = httpx.post(
+        f"{server.base_url}/api/v1/wallet/licenses/{card['id']}/presentations",
+        json={"preset": "identity"},
+        headers=wallet,
+    )
+    assert presented.status_code in (200, 201), presented.text
+    body = presented.json()
+
+    answer = upload(clerk, qr_images.render_png(body["qr"]["offline"]).content)
+    assert answer.status_code == 200, answer.text
+    assert 'class="verdict verdict-valid"' in answer.text
+    assert "李华" in answer.text
+    assert "申请人有效身份证件" in answer.text
+
+    headers = {"X-CSRF-Token": page_csrf(clerk)}
+    online = clerk.post("/verifier/verify", json={"qr": body["qr"]["online"]}, headers=headers)
+    assert online.status_code == 200, online.text
+    result = online.json()
+    assert result["valid"] is True
+    assert result["checks"]["key_binding"]["outcome"] == "passed"
+    assert [m["code"] for m in result["recognised_materials"]] == ["M-APPLICANT-ID"]
+    again = clerk.post("/verifier/verify", json={"qr": body["qr"]["online"]}, headers=headers)
+    assert again.status_code == 410
+    assert again.json()["reason"] == "already-used"

@@ -13,6 +13,7 @@ against the lists it cached (``static/offline-verify.js``, ``GET /verifier/offli
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,9 +25,11 @@ from sqlalchemy.orm import Session
 
 from licenses import clerks, qr, services
 from licenses.audit.services import append_entry
+from licenses.codes import RegistryError
 from licenses.models import Agency, StatusList
 from licenses.schemas import VerifyRequest
 from licenses.services import Registry
+from licenses.wallet import services as wallet
 from wallet_api.csrf import CSRF_FIELD
 from wallet_api.deps import RegistryDep, SessionDep, SettingsDep
 from wallet_api.pages import render
@@ -34,6 +37,7 @@ from wallet_api.portal_auth import CLERK_PORTAL, PortalSignIn, login_router, sig
 from wallet_api.problems import Problem
 from wallet_api.qr_decoder import MAX_IMAGE_BYTES, QrDecoder, qr_decoder
 from wallet_api.routes.verify import presentation_of
+from wallet_api.settings import Settings
 
 router = APIRouter(tags=["verifier page"], include_in_schema=False)
 router.include_router(login_router(CLERK_PORTAL, logged_out_template="verifier/logged_out.html"))
@@ -90,16 +94,26 @@ def _forbidden(request: Request, sign_in: PortalSignIn) -> HTMLResponse:
     return render(request, "verifier/forbidden.html", {"citizen": sign_in.citizen}, status_code=403)
 
 
-def _verify(session: Session, *, registry: Registry, agency: Agency, text: str) -> dict[str, Any]:
-    """Verify the QR text under the clerk's agency (audited); commit the audit entry."""
+def _verify(
+    session: Session, *, registry: Registry, settings: Settings, agency: Agency, text: str
+) -> dict[str, Any]:
+    """Verify offline QR text or an online QR link as ``POST /api/v1/verify`` does, under the
+    clerk's agency (audited); commit the audit entry and the used-up online link."""
+    links = wallet.OnlineLinks.create(
+        master=settings.master_secret, platform_issuer=settings.issuer_url
+    )
+    presentation = presentation_of(
+        VerifyRequest(qr=text), session=session, registry=registry, links=links
+    )
     result = services.verify_online(
         session,
         registry=registry,
-        presentation=presentation_of(VerifyRequest(qr=text)),
+        presentation=presentation,
         audience=None,
         nonce=None,
         verifier=agency,
         audit=append_entry,
+        key_binding_max_age=timedelta(seconds=settings.wallet_presentation_lifetime_seconds),
     )
     session.commit()
     return result
@@ -146,6 +160,7 @@ def verify_from_page(
     body: PageVerifyRequest,
     session: SessionDep,
     registry: RegistryDep,
+    settings: SettingsDep,
     sign_in: ClerkSignIn,
     agency: str | None = None,
 ) -> dict[str, Any]:
@@ -154,7 +169,7 @@ def verify_from_page(
     row = _clerk_agency(session, sign_in, agency)
     if row is None:
         raise Problem(403, "not-a-clerk", "This account is not a clerk of any agency.")
-    return _verify(session, registry=registry, agency=row, text=body.qr)
+    return _verify(session, registry=registry, settings=settings, agency=row, text=body.qr)
 
 
 @router.post("/verifier/upload", response_class=HTMLResponse)
@@ -162,6 +177,7 @@ async def verify_upload(
     request: Request,
     session: SessionDep,
     registry: RegistryDep,
+    settings: SettingsDep,
     sign_in: ClerkSignIn,
     decoder: DecoderDep,
     image: Annotated[UploadFile | None, File()] = None,
@@ -180,8 +196,8 @@ async def verify_upload(
     data = await image.read(MAX_IMAGE_BYTES + 1)
     try:
         text = decoder.decode(data)
-        result = _verify(session, registry=registry, agency=row, text=text)
-    except qr.QrError as exc:
+        result = _verify(session, registry=registry, settings=settings, agency=row, text=text)
+    except (qr.QrError, RegistryError) as exc:  # unreadable image, used-up online link
         return _page(request, session, sign_in, row, error=str(exc), status_code=exc.status)
     except Problem as exc:  # the QR text is not an offline presentation
         return _page(request, session, sign_in, row, error=exc.detail, status_code=exc.status)
