@@ -215,6 +215,40 @@ def test_portal_logs_in_through_the_provider_and_out_through_end_session(
     browser.close()
 
 
+def test_portal_pages_present_print_and_refuse_bad_input(server: LiveServer) -> None:
+    browser = portal_login(server, DEMO_CITIZEN)
+    listing = browser.get("/wallet?lang=en")
+    assert "My licenses" in listing.text
+    license_path = re.findall(r'href="(/wallet/licenses/[^"]+)"', listing.text)[0]
+    page = browser.get(license_path)
+    assert page.status_code == 200
+    csrf = Browser.form_fields(page)["csrf_token"]
+    bad = browser.post(
+        f"{license_path}/present", data={"csrf_token": csrf, "preset": "identity", "nonce": "a b"}
+    )
+    assert bad.status_code == 422
+    assert 'role="alert"' in bad.text
+    assert "nonce" in bad.text
+    no_csrf = browser.post(f"{license_path}/present", data={"preset": "identity"})
+    assert no_csrf.status_code == 403
+    made = browser.post(
+        f"{license_path}/present",
+        data={"csrf_token": csrf, "preset": "custom", "disclose": ["holder_name"]},
+    )
+    assert made.status_code == 303
+    shown = browser.get(made.headers["location"])
+    assert re.findall(r'data-disclosed="([^"]+)"', shown.text) == ["holder_name"]
+    printable = browser.get(made.headers["location"], params={"print": "1"})
+    assert printable.status_code == 200
+    assert 'class="printable"' in printable.text
+    assert "qr.svg?kind=offline" in printable.text
+    svg = browser.get(made.headers["location"] + "/qr.svg", params={"kind": "offline"})
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    stranger = Browser(server).get(made.headers["location"] + "/qr.png")
+    assert stranger.status_code == 401  # no portal session: no image
+    browser.close()
+
+
 def test_portal_callback_refuses_a_forged_state(server: LiveServer) -> None:
     browser = Browser(server)
     browser.get("/wallet/login")

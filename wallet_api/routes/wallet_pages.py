@@ -121,6 +121,7 @@ async def present(
         row = _held(session, registry, holder, license_id)
         view = wallet.render_license(session, registry=registry, holder=holder, row=row)
         context = _license_context(session, view, error=str(exc), error_field=exc.field)
+        session.commit()  # keeps a binding made above; nothing of the refused presentation
         return render(request, "wallet/license.html", context, status_code=exc.status)
     session.commit()
     return RedirectResponse(
