@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from joserfc.errors import JoseError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from licenses.codes import (
     validate_id_number,
     validate_region_code,
 )
+from licenses.jose import import_public_jwk
 from licenses.models import Agency, IdempotencyKey, License, LicenseStatus, LicenseType
 from licenses.schemas import LicenseCreate, Reissue
 from licenses.services import AGENCY_ALG, Registry
@@ -100,11 +102,14 @@ def _as_datetime(day: date) -> datetime:
 
 
 def _check_holder_jwk(jwk: dict[str, Any] | None, *, field: str) -> dict[str, Any] | None:
+    """The holder's wallet key for ``cnf``: a usable public JWK (private members refused)."""
     if jwk is None:
         return None
-    if "d" in jwk or jwk.get("kty") not in {"EC", "OKP", "RSA"}:
-        raise InvalidHolderKey(f"{field}: a public JWK (EC, OKP or RSA) is expected", field=field)
-    return {k: v for k, v in jwk.items() if k not in {"d", "p", "q", "dp", "dq", "qi"}}
+    try:
+        import_public_jwk(jwk)
+    except (ValueError, TypeError, KeyError, JoseError) as exc:
+        raise InvalidHolderKey(f"{field}: not a usable public JWK ({exc})", field=field) from exc
+    return dict(jwk)
 
 
 def _authorised_type(session: Session, *, agency: Agency, type_code: str) -> LicenseType:

@@ -261,6 +261,12 @@ def test_read_malformed_and_unknown_identifiers(client, runtime, agency, headers
         (lambda b: b.update(valid_until="not-a-date"), 422, "valid_until"),
         (lambda b: b.pop("holder"), 422, "holder"),
         (lambda b: b.update(extra=1), 422, "extra"),
+        (
+            lambda b: b["holder"].update(jwk={"kty": "EC", "crv": "P-256", "x": "a", "d": "s"}),
+            422,
+            "holder.jwk",
+        ),
+        (lambda b: b["holder"].update(jwk={"kty": "EC", "crv": "P-256"}), 422, "holder.jwk"),
     ],
     ids=[
         "schema-enum",
@@ -279,6 +285,8 @@ def test_read_malformed_and_unknown_identifiers(client, runtime, agency, headers
         "date-format",
         "missing-holder",
         "unknown-member",
+        "holder-private-key",
+        "holder-broken-key",
     ],
 )
 def test_bad_input_is_a_problem_naming_the_field(client, runtime, headers, change, status, field):
