@@ -13,6 +13,7 @@ import licenses.audit.models
 import licenses.clerks
 import licenses.models
 import licenses.recognition.models
+import licenses.sharing.models
 import licenses.wallet.models
 import wallet_api.models
 

@@ -28,6 +28,8 @@ from wallet_api.routes import oidc as oidc_routes
 from wallet_api.routes import online_qr as online_qr_routes
 from wallet_api.routes import recognition as recognition_routes
 from wallet_api.routes import service_items as service_item_routes
+from wallet_api.routes import shares_pages as shares_page_routes
+from wallet_api.routes import sharing as sharing_routes
 from wallet_api.routes import status_lists as status_list_routes
 from wallet_api.routes import trust_list as trust_list_routes
 from wallet_api.routes import verifier_pages as verifier_page_routes
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(wallet_page_routes.auth_router)
     app.include_router(wallet_page_routes.router)
     app.include_router(online_qr_routes.router)
+    app.include_router(sharing_routes.router)
+    app.include_router(shares_page_routes.router)
     app.add_middleware(RequestContextMiddleware, https=settings.issuer.scheme == "https")
     return app
 

@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 
 from identity.models import Citizen, LevelOfAssurance
 from identity.oidc import services as oidc_services
+from identity.oidc.authorization_details import allowed_types, parse_authorization_details
 from identity.oidc.claims import loa_of, required_loa
 from identity.oidc.errors import UnmetAuthenticationRequirements
 from identity.oidc.grants.base import AuthenticatedCitizen
@@ -38,7 +39,7 @@ from wallet_api.settings import Settings
 #: ``prompt=login`` and ``max_age`` are satisfied when they come back.
 AUTH_AFTER = "auth_after"
 #: Form fields of our own pages that are not part of the authorization request.
-OWN_FIELDS = {"csrf_token", "decision"}
+OWN_FIELDS = {"csrf_token", "decision", "share"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,17 @@ def _authorize(
     redirect_uri = grant.redirect_uri
     prompts = set(data.get("prompt", "").split())
     try:
+        #: RFC 9396 §5: unknown or malformed details answer invalid_authorization_details.
+        details = (
+            parse_authorization_details(
+                data.get("authorization_details"),
+                session=db,
+                catalogue=provider.license_catalogue,
+                client_types=allowed_types(grant.client.client_metadata),
+            )
+            if provider.license_catalogue is not None
+            else []
+        )
         if "max_age" in data and not data["max_age"].isdigit():
             raise InvalidRequestError("max_age must be a non-negative integer.")
         if "nonce" in data and not storable(data["nonce"], 255):
@@ -205,9 +217,23 @@ def _authorize(
         given = oidc_services.consented_scopes(
             db, citizen_id=signed_in.citizen.id, client_id=client.client_id
         )
-        if decision is None and (wanted - given or "consent" in prompts):
+        if decision is None and (wanted - given or "consent" in prompts or details):
             if "none" in prompts:
                 raise ConsentRequiredError()
+            if details:
+                # License sharing is asked for each time (wallet_api/routes/sharing.py).
+                from wallet_api.routes import sharing  # deferred: sharing imports deps
+
+                return sharing.consent_page(
+                    request,
+                    db,
+                    client=client,
+                    citizen=signed_in.citizen,
+                    requests=details,
+                    scopes=sorted(wanted, key=CONSENT_SCOPES.index),
+                    params=_request_params(oauth),
+                    ui_locales=data.get("ui_locales"),
+                )
             return render(
                 request,
                 "login/consent.html",
@@ -229,6 +255,18 @@ def _authorize(
                 scopes=wanted,
                 now=utcnow(),
             )
+        shared = None
+        if decision == "allow" and details:
+            from wallet_api.routes import sharing  # deferred: sharing imports deps
+
+            shared = sharing.record_consent(
+                request,
+                db,
+                client=client,
+                citizen=signed_in.citizen,
+                requests=details,
+                approved=oauth.payload.datalist.get(sharing.APPROVAL_FIELD, []),
+            )
     except OAuth2Error as error:
         error.redirect_uri = redirect_uri
         return authorization_error(request, error, state=state, issuer=issuer)
@@ -241,5 +279,9 @@ def _authorize(
         now=utcnow(),
     )
     response = provider.create_authorization_response(oauth, user, grant)
+    if shared is not None:
+        from wallet_api.routes import sharing  # deferred: sharing imports deps
+
+        sharing.bind_issued_code(db, provider, shared, response)
     db.commit()
     return with_iss(response, issuer)

@@ -8,6 +8,7 @@ import os
 from authlib.common.security import is_secure_transport
 
 from identity.oidc.config import ProviderConfig
+from licenses.sharing.services import GrantedDetails, RequestCatalogue
 from wallet_api.oauth_server import StarletteProvider
 from wallet_api.runtime import Runtime
 
@@ -32,10 +33,14 @@ def build_provider(runtime: Runtime) -> StarletteProvider:
         session_idle=settings.session_idle_seconds,
         registration_token=token.get_secret_value() if token is not None else None,
     )
-    return StarletteProvider(
+    provider = StarletteProvider(
         config=config,
         keystore=runtime.keystore,
         sessions=runtime.sessions,
         master=settings.master_secret,
         identity=runtime.identity,
     )
+    # RFC 9396 license sharing: identity does not import licenses, so both are injected.
+    provider.license_catalogue = RequestCatalogue()
+    provider.granted_details = GrantedDetails()
+    return provider

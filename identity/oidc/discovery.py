@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from identity.oidc.authorization_details import TYPES_SUPPORTED as AUTHORIZATION_DETAILS_TYPES
 from identity.oidc.claims import ACR_VALUES
 from identity.oidc.grants.base import TOKEN_ENDPOINT_AUTH_METHODS
 from identity.oidc.scopes import ALL_SCOPES, CLAIMS_SUPPORTED
@@ -55,6 +56,8 @@ def provider_metadata(*, issuer: str, registration_enabled: bool) -> dict[str, A
         "backchannel_logout_session_supported": True,
         "frontchannel_logout_supported": False,
         "prompt_values_supported": ["none", "login", "consent"],
+        #: RFC 9396 §10.1: the authorization details types the AS supports.
+        "authorization_details_types_supported": list(AUTHORIZATION_DETAILS_TYPES),
     }
     if registration_enabled:
         metadata["registration_endpoint"] = f"{issuer}/register"

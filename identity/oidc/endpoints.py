@@ -132,7 +132,8 @@ class IntrospectionEndpoint(ClientTokenLookup, _IntrospectionEndpoint):
                 "iat": claims.get("iat"),
                 "jti": claims["jti"],
             }
-            for name in ("acr", "auth_time", "sid"):
+            #: RFC 9396 §9.2: introspection answers the token's ``authorization_details``.
+            for name in ("acr", "auth_time", "sid", "authorization_details"):
                 if name in claims:
                     body[name] = claims[name]
             return body

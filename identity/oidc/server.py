@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from identity.config import IdentityConfig
+from identity.oidc.authorization_details import GrantedDetailsSource, LicenseCatalogue
 from identity.oidc.clients import ClientRegistry, RegisteredClient
 from identity.oidc.config import ProviderConfig, ProviderDigests
 from identity.oidc.endpoints import EndSessionEndpoint, IntrospectionEndpoint, RevocationEndpoint
@@ -106,6 +107,10 @@ class Provider(AuthorizationServer):
         self.digests = ProviderDigests.from_master(master)
         self.identity = identity
         self.clients = ClientRegistry(sessions=sessions, digest=self.digests.client_secret)
+        #: RFC 9396 license sharing (``identity.oidc.authorization_details``), injected by
+        #: ``wallet_api``: the license catalogue and the details granted per code.
+        self.license_catalogue: LicenseCatalogue | None = None
+        self.granted_details: GrantedDetailsSource | None = None
         self.access_tokens = AccessTokens(
             keystore=keystore, issuer=config.issuer, ttl=config.access_token_ttl
         )
@@ -146,6 +151,10 @@ class Provider(AuthorizationServer):
             extra = {"auth_time": int(user.auth_time.timestamp()), "acr": user.acr}
             if user.sid:
                 extra["sid"] = user.sid
+        details = self._granted_details(request, user)
+        if details is not None:
+            #: RFC 9396 §9.1: the JWT access token carries ``authorization_details``.
+            extra["authorization_details"] = details
         access_token, jti, expires_at = self.access_tokens.issue(
             request.db, client_id=client.client_id, subject=subject, scope=scope, extra=extra
         )
@@ -155,6 +164,9 @@ class Provider(AuthorizationServer):
             "expires_in": self.config.access_token_ttl,
             "scope": scope,
         }
+        if details is not None:
+            #: RFC 9396 §7: "the token response ... MUST include" the granted details.
+            token["authorization_details"] = details
         refresh = None
         #: OpenID Connect Core §11: refresh tokens for offline access only when asked
         #: for with ``offline_access``, and only to clients allowed the grant.
@@ -168,6 +180,13 @@ class Provider(AuthorizationServer):
             token["refresh_token"] = refresh
         request.issued = (jti, expires_at, refresh)
         return token
+
+    def _granted_details(
+        self, request: Any, user: AuthenticatedCitizen | None
+    ) -> list[dict[str, Any]] | None:
+        if user is None or user.code_id is None or self.granted_details is None:
+            return None
+        return self.granted_details.granted(request.db, code_id=user.code_id)
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         user: AuthenticatedCitizen | None = request.user

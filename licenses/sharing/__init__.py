@@ -1,0 +1,1 @@
+"""Consent-based sharing of licenses with relying platforms (docs/sharing.md)."""
