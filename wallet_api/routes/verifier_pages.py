@@ -227,6 +227,7 @@ def offline_kit(
             ],
             "gw1_dictionary": base64.b64encode(qr.GW1_DICTIONARY).decode("ascii"),
             "gw1_max_frame_bytes": qr.MAX_FRAME_BYTES,
+            "key_binding_max_age": settings.wallet_presentation_lifetime_seconds,
         },
         headers={"Cache-Control": "no-store"},
     )

@@ -21,7 +21,8 @@
  * which is what WebCrypto takes). Inflate: pako (vendor/pako_inflate.min.js, from npm).
  *
  * The cache (localStorage, key STORE_KEY): {fetched_at (ms), issuer, jwks, trust_list,
- * status_lists: {uri: token}, gw1_dictionary (base64), gw1_max_frame_bytes}. Every token is
+ * status_lists: {uri: token}, gw1_dictionary (base64), gw1_max_frame_bytes,
+ * key_binding_max_age (seconds; the server's GOVWALLET_WALLET_PRESENTATION_LIFETIME_SECONDS)}. Every token is
  * verified before it is stored, and again when it is used.
  *
  * API: window.GovwalletOffline = {refresh(kitUrl), cached(), verifyQr(text, now?),
@@ -763,12 +764,13 @@
     if (kbJwt === null) {
       checks.key_binding = { outcome: "skipped", reason: "no key-binding JWT; none was required" };
     } else {
-      checks.key_binding = await checkKeyBinding(kbJwt, payload, parts, now);
+      var maxAge = cache.key_binding_max_age || KEY_BINDING_MAX_AGE;
+      checks.key_binding = await checkKeyBinding(kbJwt, payload, parts, now, maxAge);
     }
     return finish(result);
   }
 
-  async function checkKeyBinding(kbJwt, payload, parts, now) {
+  async function checkKeyBinding(kbJwt, payload, parts, now, maxAge) {
     var details = { format: "skipped", signature: "skipped", aud: "skipped", nonce: "skipped", iat: "skipped", sd_hash: "skipped" };
     var holder = isObject(payload.cnf) && isObject(payload.cnf.jwk) ? payload.cnf.jwk : null;
     if (!holder) return failed(new Failure("key-binding-signature-invalid", "the credential is not bound to a holder key (no cnf.jwk)"));
@@ -791,8 +793,8 @@
     var iat = kb.payload.iat;
     if (!isNumericDate(iat)) firstError = new Failure("key-binding-not-fresh", "the key-binding JWT has no valid iat");
     else if (iat > now + CLOCK_SKEW) firstError = new Failure("key-binding-not-fresh", "the key-binding JWT is dated in the future");
-    else if (now - iat > KEY_BINDING_MAX_AGE + CLOCK_SKEW) {
-      firstError = new Failure("key-binding-not-fresh", "the key-binding JWT is " + (now - iat) + " s old; at most " + KEY_BINDING_MAX_AGE + " s is accepted");
+    else if (now - iat > maxAge + CLOCK_SKEW) {
+      firstError = new Failure("key-binding-not-fresh", "the key-binding JWT is " + (now - iat) + " s old; at most " + maxAge + " s is accepted");
     }
     details.iat = firstError ? "failed" : "passed";
     //: §7.3 step 5.4: sd_hash matches the presentation up to and including the last ~.
@@ -862,6 +864,7 @@
       status_lists: statusLists,
       gw1_dictionary: kit.gw1_dictionary,
       gw1_max_frame_bytes: kit.gw1_max_frame_bytes,
+      key_binding_max_age: kit.key_binding_max_age,
     };
     window.localStorage.setItem(STORE_KEY, JSON.stringify(store));
     return store;
