@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from identity.oidc.authorization_details import TYPES_SUPPORTED as DETAILS_TYPES
 from identity.oidc.errors import InvalidClientMetadata, UnknownClient
 from identity.oidc.inputs import storable
 from identity.oidc.models import Consent, OAuthClient
@@ -81,6 +82,7 @@ def validate_client_metadata(
     id_token_signed_response_alg: str | None = None,
     jwks: dict[str, Any] | None = None,
     sector_identifier: str | None = None,
+    authorization_details_types: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Check registration metadata; return it in RFC 7591 shape."""
     if not storable(name, 200) or not name.strip():
@@ -144,6 +146,14 @@ def validate_client_metadata(
         if not storable(sector_identifier, 255):
             raise InvalidClientMetadata("sector_identifier", "must be 1 to 255 characters")
         metadata["sector_identifier"] = sector_identifier
+    if authorization_details_types is not None:
+        #: RFC 9396 §10.2: the authorization details types the client uses.
+        unknown = [t for t in authorization_details_types if t not in DETAILS_TYPES]
+        if unknown:
+            raise InvalidClientMetadata(
+                "authorization_details_types", f"unsupported type {unknown[0]!r}"
+            )
+        metadata["authorization_details_types"] = list(dict.fromkeys(authorization_details_types))
     return metadata
 
 
@@ -163,6 +173,7 @@ def register_client(
     id_token_signed_response_alg: str | None = None,
     jwks: dict[str, Any] | None = None,
     sector_identifier: str | None = None,
+    authorization_details_types: Sequence[str] | None = None,
     now: datetime | None = None,
 ) -> tuple[OAuthClient, str | None]:
     """Register a client; returns the row and its plaintext secret (``None`` without one).
@@ -184,6 +195,7 @@ def register_client(
         id_token_signed_response_alg=id_token_signed_response_alg,
         jwks=jwks,
         sector_identifier=sector_identifier,
+        authorization_details_types=authorization_details_types,
     )
     secret = None
     if method in {"client_secret_basic", "client_secret_post"}:
@@ -305,6 +317,7 @@ _RFC7591_FIELDS = {
     "id_token_signed_response_alg",
     "jwks",
     "sector_identifier",
+    "authorization_details_types",
 }
 
 
@@ -353,6 +366,11 @@ def rfc7591_arguments(body: Any) -> dict[str, Any]:
         ),
         "jwks": body.get("jwks"),
         "sector_identifier": _optional_string("sector_identifier", body.get("sector_identifier")),
+        "authorization_details_types": (
+            _string_list("authorization_details_types", body["authorization_details_types"])
+            if "authorization_details_types" in body
+            else None
+        ),
     }
 
 

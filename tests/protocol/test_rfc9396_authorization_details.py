@@ -12,9 +12,10 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.protocol.conftest import FAST_SERVER_ENV
+from tests.protocol.conftest import FAST_SERVER_ENV, REGISTRATION_TOKEN
 from tests.protocol.oidc_helpers import (
     Browser,
     Citizen,
@@ -24,7 +25,7 @@ from tests.protocol.oidc_helpers import (
     discovery,
     rp_client,
 )
-from tests.support.live_server import LiveServer, live_server
+from tests.support.live_server import LiveServer, free_port, live_server
 from wallet_api import demo
 
 ID_CARD = "111000000000130013001"
@@ -131,3 +132,43 @@ def test_valid_details_need_consent_and_prompt_none_says_so(
 def test_discovery_lists_the_supported_types(server: LiveServer) -> None:
     """RFC 9396 §10.1 ``authorization_details_types_supported``."""
     assert discovery(server)["authorization_details_types_supported"] == ["govwallet_license"]
+
+
+def _register(server: LiveServer, **metadata: Any) -> httpx.Response:
+    body = {
+        "client_name": "RAR platform",
+        "redirect_uris": [f"http://127.0.0.1:{free_port()}/callback"],
+        "scope": "openid",
+        **metadata,
+    }
+    return httpx.post(
+        f"{server.base_url}/register",
+        json=body,
+        headers={"Authorization": f"Bearer {REGISTRATION_TOKEN}"},
+    )
+
+
+def test_clients_register_the_types_they_use(server: LiveServer) -> None:
+    """RFC 9396 §10.2 client metadata ``authorization_details_types``."""
+    response = _register(server, authorization_details_types=["govwallet_license"])
+    assert response.status_code == 201, response.text
+    assert response.json()["authorization_details_types"] == ["govwallet_license"]
+    refused = _register(server, authorization_details_types=["payment_initiation"])
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "invalid_client_metadata"
+
+
+def test_a_client_registered_for_no_license_type_cannot_ask_for_licenses(
+    server: LiveServer,
+) -> None:
+    data = _register(server, authorization_details_types=[]).json()
+    client = RegisteredClient(data["client_id"], data["client_secret"], data["redirect_uris"][0])
+    browser = Browser(server)
+    try:
+        params = callback_params(
+            browser.get(_authorization_url(server, client, json.dumps([GOOD])))
+        )
+    finally:
+        browser.close()
+    assert params["error"] == "invalid_authorization_details"
+    assert "not registered" in params["error_description"]
