@@ -23,6 +23,7 @@ from stdnum.iso7064 import mod_11_2
 
 from licenses import qr, sdjwt, statuslist, trustlist, verification
 from tests.protocol.oidc_helpers import Browser, Citizen, RegisteredClient, code_flow
+from tests.support.databases import database_url_for
 from tests.support.live_server import LiveServer, live_server
 from wallet_api import demo
 
@@ -36,13 +37,24 @@ ONLINE_QR_SECONDS = 4
 KB_LIFETIME_SECONDS = 300
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     env = {
         "GOVWALLET_WALLET_ONLINE_QR_SECONDS": str(ONLINE_QR_SECONDS),
         "GOVWALLET_WALLET_PRESENTATION_LIFETIME_SECONDS": str(KB_LIFETIME_SECONDS),
     }
-    with live_server(tmp_path_factory.mktemp("wallet-e2e"), demo=True, extra_env=env) as running:
+    directory = tmp_path_factory.mktemp("wallet-e2e")
+    with (
+        database_url_for(request.param, directory) as url,
+        live_server(
+            directory,
+            demo=True,
+            extra_env=env,
+            database_url=url if request.param == "postgres" else None,
+        ) as running,
+    ):
         yield running
 
 
