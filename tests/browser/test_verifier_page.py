@@ -50,10 +50,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def qr_image(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A PNG of an offline QR code: a Jilin identity card, five fields disclosed."""
-    directory = tmp_path_factory.mktemp("qr")
+def issue_qr_image(server: LiveServer, directory: Path) -> tuple[str, Path]:
+    """A Jilin identity card, issued now; its id and the PNG of its offline QR code."""
     example = json.loads(server.cli("license-type", "example", ID_CARD).stdout)["fields"]
     body = directory / "body.json"
     body.write_text(
@@ -78,8 +76,22 @@ def qr_image(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Pa
         nonce="unused",
         iat=datetime.now(UTC),
     )
-    path = directory / "license-qr.png"
+    path = directory / f"{issued['id']}.png"
     path.write_bytes(qr_images.render_png(qr.encode_offline(presentation), box_size=4).content)
+    return issued["id"], path
+
+
+@pytest.fixture(scope="module")
+def qr_image(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A PNG of an offline QR code: a Jilin identity card, five fields disclosed."""
+    return issue_qr_image(server, tmp_path_factory.mktemp("qr"))[1]
+
+
+@pytest.fixture(scope="module")
+def revoked_qr_image(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same kind of QR code, of a license revoked since."""
+    license_id, path = issue_qr_image(server, tmp_path_factory.mktemp("revoked"))
+    server.cli("license", "revoke", license_id, "--reason", "issued in error")
     return path
 
 
@@ -165,7 +177,7 @@ def test_the_camera_reads_the_qr_code(server, qr_image, playwright, tmp_path: Pa
 
 
 def test_offline_the_page_verifies_with_its_cached_lists_and_says_how_old(
-    server, qr_image, playwright
+    server, qr_image, revoked_qr_image, playwright
 ) -> None:
     browser = launch(playwright)
     try:
@@ -191,5 +203,11 @@ def test_offline_the_page_verifies_with_its_cached_lists_and_says_how_old(
         result = page.inner_text("[data-qr-result]")
         assert "张三" in result
         assert "Status list: checked against a list" in result
+
+        # The cached status list knows the revocation made before it was fetched.
+        page.set_input_files("[data-qr-file]", str(revoked_qr_image))
+        refused = page.wait_for_selector(".verdict-invalid[data-offline]", timeout=TIMEOUT_MS)
+        assert refused.inner_text().strip().startswith("NOT VALID")
+        assert "the license has been revoked" in page.inner_text("[data-qr-result]")
     finally:
         browser.close()
