@@ -70,7 +70,8 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 # -- the OpenID provider (identity/oidc) -------------------------------------------------
 
 
-def get_provider(request: Request) -> StarletteProvider:
+async def get_provider(request: Request) -> StarletteProvider:
+    # async: resolved on the event loop, no thread-pool hop on the token endpoint's hot path
     provider: StarletteProvider = request.app.state.provider
     return provider
 

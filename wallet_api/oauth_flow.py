@@ -33,6 +33,7 @@ from identity.oidc.sessions import find_session, remember_client
 from identity.oidc.tokens import aware, utcnow
 from wallet_api.oauth_server import StarletteOAuth2Request, StarletteProvider, read_request, run
 from wallet_api.pages import render
+from wallet_api.problems import Problem
 from wallet_api.settings import Settings
 
 #: Parameter our login redirect adds: the citizen authenticated after this moment, so
@@ -161,10 +162,21 @@ async def authorize(
     provider: StarletteProvider,
     settings: Settings,
     *,
-    decision: str | None = None,
+    consent: bool = False,
 ) -> Response:
-    """Read the request, then decide in the thread pool (database, Authlib, templates)."""
+    """Read the request, then decide in the thread pool (database, Authlib, templates).
+
+    ``consent``: this is the consent form's POST (CSRF-checked, ``decision=allow|deny``).
+    """
     oauth = await read_request(request, db, issuer=provider.config.issuer)
+    decision = None
+    if consent:
+        request.app.state.csrf.verify(request, oauth.form.get("csrf_token"))
+        decision = oauth.form.get("decision")
+        if decision not in {"allow", "deny"}:
+            raise Problem(
+                422, "validation-error", "decision: must be allow or deny", field="decision"
+            )
     return await run(_authorize, request, oauth, provider, settings, decision)
 
 

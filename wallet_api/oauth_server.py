@@ -14,6 +14,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749 import JsonPayload, JsonRequest, OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
@@ -27,7 +28,8 @@ from identity.oidc.server import Provider
 
 T = TypeVar("T")
 MAX_FORM_FIELDS = 100
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+URLENCODED = "application/x-www-form-urlencoded"
+FORM_TYPES = (URLENCODED, "multipart/form-data")
 
 
 class StarlettePayload(OAuth2Payload):
@@ -57,7 +59,7 @@ class StarletteOAuth2Request(OAuth2Request):
         headers: Any,
         query: list[tuple[str, str]],
         form: list[tuple[str, str]],
-        db: Session,
+        db: Session | None,
     ) -> None:
         # Authlib checks the transport on the URI (RFC 6749 §3.1: TLS); every URI here is
         # the issuer plus a path, so checking the issuer (a cached URL parse) is the same.
@@ -119,11 +121,15 @@ class StarletteProvider(Provider):
         """Authlib's signals (client authenticated, token revoked): nothing listens."""
 
 
-async def read_request(request: Request, db: Session, *, issuer: str) -> StarletteOAuth2Request:
+async def read_request(
+    request: Request, db: Session | None, *, issuer: str
+) -> StarletteOAuth2Request:
     """Read query and form; the URI is rebuilt on the issuer (the public URL)."""
     form: list[tuple[str, str]] = []
     content_type = request.headers.get("content-type", "")
-    if request.method == "POST" and content_type.startswith(FORM_TYPES):
+    if request.method == "POST" and content_type.startswith(URLENCODED):
+        form = _urlencoded(await request.body())
+    elif request.method == "POST" and content_type.startswith(FORM_TYPES):
         data: FormData = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
         form = [(k, v) for k, v in data.multi_items() if isinstance(v, str)]
     query = list(request.query_params.multi_items())
@@ -136,6 +142,13 @@ async def read_request(request: Request, db: Session, *, issuer: str) -> Starlet
         form=form,
         db=db,
     )
+
+
+def _urlencoded(body: bytes) -> list[tuple[str, str]]:
+    """RFC 6749 appendix B: UTF-8 ``application/x-www-form-urlencoded``; undecodable
+    bytes are replaced, so a bad body is a bad parameter, never an exception."""
+    text = body.decode("utf-8", errors="replace")
+    return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
 
 
 async def read_json_request(request: Request, *, issuer: str) -> StarletteJsonRequest:
@@ -154,6 +167,19 @@ async def read_json_request(request: Request, *, issuer: str) -> StarletteJsonRe
 async def run(call: Callable[..., T], *args: Any) -> T:
     """Run a synchronous Authlib call in the thread pool."""
     return await run_in_threadpool(call, *args)
+
+
+def token_response(provider: StarletteProvider, oauth: StarletteOAuth2Request) -> Response:
+    """The token endpoint with its own database session, committed on success only."""
+    with provider.sessions() as db:
+        oauth.db = db
+        try:
+            response = provider.create_token_response(oauth)
+        except ValueError:
+            return invalid_request("The request is malformed.")
+        if response.status_code == 200:
+            db.commit()
+    return response
 
 
 def error_response(error: OAuth2Error) -> Response:

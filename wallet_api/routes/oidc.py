@@ -32,6 +32,7 @@ from wallet_api.oauth_server import (
     read_json_request,
     read_request,
     run,
+    token_response,
 )
 from wallet_api.problems import Problem
 from wallet_api.settings import Settings
@@ -59,24 +60,16 @@ async def authorization_endpoint(
 async def authorization_decision(
     request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep
 ) -> Response:
-    form = await request.form(max_files=0, max_fields=100)
-    request.app.state.csrf.verify(request, _text(form.get("csrf_token")))
-    decision = _text(form.get("decision"))
-    if decision not in {"allow", "deny"}:
-        raise Problem(422, "validation-error", "decision: must be allow or deny", field="decision")
-    return await authorize(request, session, provider, settings, decision=decision)
+    return await authorize(request, session, provider, settings, consent=True)
 
 
 @router.post("/token", summary="Token endpoint")
-async def token_endpoint(request: Request, session: SessionDep, provider: ProviderDep) -> Response:
-    oauth = await read_request(request, session, issuer=provider.config.issuer)
-    try:
-        response = await run(provider.create_token_response, oauth)
-    except ValueError:
-        return invalid_request("The request is malformed.")
-    if response.status_code == 200:
-        session.commit()
-    return response
+async def token_endpoint(request: Request, provider: ProviderDep) -> Response:
+    oauth = await read_request(request, None, issuer=provider.config.issuer)
+    if oauth.payload.data.get("grant_type") == "client_credentials":
+        # CPU only (cached client, cached key, no database write): no thread-pool hop.
+        return token_response(provider, oauth)
+    return await run(token_response, provider, oauth)
 
 
 @router.get("/userinfo", summary="UserInfo endpoint", operation_id="userinfo_get")
