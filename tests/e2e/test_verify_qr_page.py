@@ -268,3 +268,24 @@ def test_a_citizens_wallet_presentation_offline_and_online_at_the_counter(
     again = clerk.post("/verifier/verify", json={"qr": body["qr"]["online"]}, headers=headers)
     assert again.status_code == 410
     assert again.json()["reason"] == "already-used"
+
+
+def test_a_clerk_of_two_agencies_chooses_which_one_it_acts_for(
+    server: LiveServer, clerk: httpx.Client
+) -> None:
+    server.cli("agency", "clerk", "add", "--agency", JILIN, "--id-number", DEMO_CITIZEN_ID_NUMBER)
+    try:
+        beijing = clerk.get("/verifier", params={"agency": "12110000400777687U"})
+        assert beijing.status_code == 200
+        assert 'name="agency"' in beijing.text  # the switcher lists both agencies
+        assert "吉林省住房和城乡建设厅" in beijing.text
+        jilin = clerk.get("/verifier", params={"agency": JILIN})
+        assert jilin.status_code == 200
+        assert f'action="/verifier/upload?agency={JILIN}"' in jilin.text
+        other = clerk.get("/verifier", params={"agency": "11110000000021135M"})
+        assert other.status_code == 403
+    finally:
+        server.cli(
+            "agency", "clerk", "remove", "--agency", JILIN, "--id-number", DEMO_CITIZEN_ID_NUMBER
+        )
+    assert 'name="agency"' not in clerk.get("/verifier").text

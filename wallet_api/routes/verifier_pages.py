@@ -13,6 +13,7 @@ against the lists it cached (``static/offline-verify.js``, ``GET /verifier/offli
 from __future__ import annotations
 
 import base64
+import functools
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -75,8 +76,14 @@ class PageVerifyRequest(BaseModel):
     qr: str = Field(min_length=1, max_length=200_000)
 
 
+@functools.cache
+def _decoder(name: str) -> QrDecoder:
+    """One decoder per name for the process (the development one warns once)."""
+    return qr_decoder(name)
+
+
 def get_decoder(settings: SettingsDep) -> QrDecoder:
-    return qr_decoder(settings.qr_decoder)
+    return _decoder(settings.qr_decoder)
 
 
 DecoderDep = Annotated[QrDecoder, Depends(get_decoder)]
