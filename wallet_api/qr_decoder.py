@@ -10,8 +10,9 @@ file, for machines without the ZXing wheel. ``GOVWALLET_QR_DECODER`` chooses by 
 from __future__ import annotations
 
 import io
+import re
 import warnings
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from licenses.qr import QrError
 
@@ -64,8 +65,47 @@ def _check_size(image: bytes) -> None:
         raise QrImageError("the image is empty")
 
 
+#: The SVG QR codes ``licenses.qr_images.render_svg`` draws: one path of unit squares
+#: ``M x,y H x2 V y2 H x z`` in a ``viewBox`` of whole modules. Read without an XML parser.
+_SVG_START = re.compile(rb"\s*(<\?xml[^>]*>\s*)?<svg\b")
+_SVG_VIEWBOX = re.compile(rb'viewBox="0 0 (\d{1,3}) (\d{1,3})"')
+#: Version 40 is 177 modules a side, plus the quiet zone.
+_SVG_MAX_MODULES = 200
+_SVG_PATH = re.compile(rb'<path[^>]*\sd="([^"]*)"')
+_SVG_SQUARE = re.compile(rb"M(\d+),(\d+)H(\d+)V(\d+)H\1z")
+_SVG_SCALE = 8
+
+
+def _svg_modules(image: bytes) -> Any:
+    """Rasterise a QR SVG made of axis-aligned unit squares (what ``qrcode`` draws)."""
+    from PIL import Image, ImageDraw
+
+    box = _SVG_VIEWBOX.search(image)
+    paths = _SVG_PATH.findall(image)
+    if box is None or not paths:
+        raise QrImageError("only SVG QR codes drawn as one path of squares can be read")
+    width, height = int(box.group(1)), int(box.group(2))
+    if not 0 < width <= _SVG_MAX_MODULES or not 0 < height <= _SVG_MAX_MODULES:
+        raise QrImageError(f"an SVG QR code is at most {_SVG_MAX_MODULES} modules a side")
+    picture = Image.new("L", (width * _SVG_SCALE, height * _SVG_SCALE), 255)
+    draw = ImageDraw.Draw(picture)
+    for path in paths:
+        squares = _SVG_SQUARE.findall(path)
+        if _SVG_SQUARE.sub(b"", path).strip():
+            raise QrImageError("the SVG path holds shapes other than squares")
+        for x, y, x2, y2 in ((int(v) for v in square) for square in squares):
+            draw.rectangle(
+                (x * _SVG_SCALE, y * _SVG_SCALE, x2 * _SVG_SCALE - 1, y2 * _SVG_SCALE - 1),
+                fill=0,
+            )
+    return picture
+
+
 class ZxingQrDecoder:
-    """ZXing-C++ over a Pillow image: photos of a screen or paper, any rotation, inverted."""
+    """ZXing-C++ over a Pillow image: photos of a screen or paper, any rotation, inverted.
+
+    Also reads the SVG QR codes govwallet draws (a path of squares), rasterised first.
+    """
 
     name = "zxing"
 
@@ -75,9 +115,18 @@ class ZxingQrDecoder:
         self._zxing = zxingcpp
 
     def decode(self, image: bytes) -> str:
+        _check_size(image)
+        picture = _svg_modules(image) if _SVG_START.match(image) else self._raster(image)
+        found = self._zxing.read_barcodes(picture, formats=self._zxing.BarcodeFormat.QRCode)
+        for barcode in found:
+            if barcode.valid and barcode.text:
+                return str(barcode.text)
+        raise QrCodeNotFound("no QR code was found in the image")
+
+    @staticmethod
+    def _raster(image: bytes) -> Any:
         from PIL import Image, UnidentifiedImageError
 
-        _check_size(image)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -87,16 +136,11 @@ class ZxingQrDecoder:
                             f"the image has {opened.width}×{opened.height} pixels; at most "
                             f"{MAX_IMAGE_PIXELS} are read"
                         )
-                    picture = opened.convert("L")
+                    return opened.convert("L")
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise QrImageError(f"the file is not an image Pillow can read ({exc})") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise QrImageTooLarge("the image is too large to decode") from None
-        found = self._zxing.read_barcodes(picture, formats=self._zxing.BarcodeFormat.QRCode)
-        for barcode in found:
-            if barcode.valid and barcode.text:
-                return str(barcode.text)
-        raise QrCodeNotFound("no QR code was found in the image")
 
 
 class DevelopmentQrDecoderWarning(UserWarning):

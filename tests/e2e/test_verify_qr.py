@@ -90,6 +90,12 @@ def test_a_valid_license_read_from_a_png_prints_what_verify_prints(
     assert summary.returncode == 0
     assert summary.stdout.startswith("VALID")
 
+    svg = tmp_path / "qr.svg"
+    svg.write_bytes(qr_images.render_svg(qr.encode_offline(presentation)).content)
+    from_svg = govwallet(runtime, "license", "verify-qr", str(svg), "--json")
+    assert from_svg.returncode == 0, from_svg.stderr
+    assert json.loads(from_svg.stdout)["license_id"] == issued["id"]
+
 
 def test_a_revoked_license_is_not_valid(runtime: Runtime, issued: dict, tmp_path: Path) -> None:
     image = qr_png(tmp_path, present(issued))

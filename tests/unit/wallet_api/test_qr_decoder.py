@@ -83,3 +83,16 @@ def test_settings_choose_and_production_refuses_the_development_decoder(tmp_path
         )
     with pytest.raises(decoders.UnknownQrDecoder, match="known: development, zxing"):
         decoders.qr_decoder("magic")
+
+
+def test_zxing_reads_the_svg_qr_codes_govwallet_draws() -> None:
+    decoder = decoders.ZxingQrDecoder()
+    svg = qr_images.render_svg(PAYLOAD).content
+    assert decoder.decode(svg) == PAYLOAD
+    assert decoder.decode(b'<?xml version="1.0"?>\n' + svg) == PAYLOAD
+    with pytest.raises(decoders.QrImageError, match="path of squares"):
+        decoder.decode(b'<svg viewBox="0 0 10 10"><circle r="4"/></svg>')
+    with pytest.raises(decoders.QrImageError, match="other than squares"):
+        decoder.decode(b'<svg viewBox="0 0 10 10"><path d="M0,0L9,9z"/></svg>')
+    with pytest.raises(decoders.QrImageError, match="at most 200 modules"):
+        decoder.decode(b'<svg viewBox="0 0 999 999"><path d="M0,0H1V1H0z"/></svg>')
