@@ -34,6 +34,9 @@ LICENSE_TYPE = "govwallet_license"
 TYPES_SUPPORTED = (LICENSE_TYPE,)
 #: At most this many license types per request (each is a consent row to read).
 MAX_DETAILS = 20
+#: At most this many fields over all details: each is a checkbox of the consent form, which
+#: must stay within the form-field limit of the authorization endpoint.
+MAX_TOTAL_FIELDS = 60
 MAX_PARAMETER_LENGTH = 8000
 
 #: RFC 9396 §2: "The AS MUST ... reject ... authorization details not conforming to the
@@ -151,6 +154,7 @@ def parse_authorization_details(
     if len(value) > MAX_DETAILS:
         raise InvalidAuthorizationDetails(f"at most {MAX_DETAILS} authorization details.")
     requests: list[LicenseRequest] = []
+    total = 0
     for index, item in enumerate(value):
         where = f"authorization_details[{index}]"
         #: §2: "Each JSON object MUST contain the data element type"; §5: the AS MUST
@@ -172,6 +176,9 @@ def parse_authorization_details(
                 f"{where}{'.' + path if path else ''}: {error.message}"
             )
         request = LicenseRequest.from_dict(item)
+        total += len(request.fields)
+        if total > MAX_TOTAL_FIELDS:
+            raise InvalidAuthorizationDetails(f"at most {MAX_TOTAL_FIELDS} fields in all.")
         #: §5: "... contains fields with invalid values for the authorization details type".
         fields = catalogue.requestable_fields(session, license_type=request.license_type)
         if fields is None:

@@ -79,3 +79,32 @@ def test_descriptions_stay_within_rfc6749_characters() -> None:
     too_long = "[" + ",".join(["{}"] * 3000) + "]"
     with pytest.raises(InvalidAuthorizationDetails):
         parse(too_long)
+
+
+def test_all_details_together_ask_for_at_most_sixty_fields() -> None:
+    """Each field is a consent checkbox: the form must stay within the endpoint's limit."""
+
+    class WideCatalogue(FakeCatalogue):
+        def requestable_fields(self, session: Any, *, license_type: str) -> Sequence[str]:
+            return [f"fields.f{i}" for i in range(60)]
+
+    def details(count: int, width: int) -> str:
+        return json.dumps(
+            [
+                {
+                    "type": "govwallet_license",
+                    "license_type": f"{ID_CARD[:-3]}{index:03d}",
+                    "fields": [f"fields.f{i}" for i in range(width)],
+                }
+                for index in range(count)
+            ]
+        )
+
+    ok = parse_authorization_details(
+        details(2, 30), session=None, catalogue=WideCatalogue(), client_types=allowed_types({})
+    )
+    assert sum(len(r.fields) for r in ok) == 60
+    with pytest.raises(InvalidAuthorizationDetails):
+        parse_authorization_details(
+            details(3, 21), session=None, catalogue=WideCatalogue(), client_types=allowed_types({})
+        )
