@@ -29,7 +29,7 @@ from tests.protocol.oidc_helpers import (
     discovery,
     rp_client,
 )
-from tests.support.live_server import LiveServer, live_server
+from tests.support.live_server import LiveServer, free_port, live_server
 from wallet_api import demo
 
 pytestmark = pytest.mark.e2e
@@ -330,3 +330,51 @@ def test_a_checkbox_not_asked_for_is_refused(
         assert response.json()["field"] == "share"
     finally:
         browser.close()
+
+
+def test_refreshed_tokens_keep_the_granted_details(server: LiveServer) -> None:
+    client = add_client(
+        server,
+        "--scope",
+        "openid",
+        "--scope",
+        "offline_access",
+        "--grant-type",
+        "authorization_code",
+        "--grant-type",
+        "refresh_token",
+        redirect_uri=f"http://127.0.0.1:{free_port()}/callback",
+    )
+    meta = discovery(server)
+    rp = rp_client(server, client, "openid offline_access")
+    verifier = secrets.token_urlsafe(48)
+    url, _ = rp.create_authorization_url(
+        meta["authorization_endpoint"],
+        code_verifier=verifier,
+        authorization_details=json.dumps(ASKED[:1]),
+        prompt="consent",
+    )
+    browser = Browser(server)
+    try:
+        browser.login(DEMO_CITIZEN)
+        response = browser.get(url)
+        page = response.text
+        assert "共享您的证照" in page  # zh-CN by default
+        english = browser.get(url + "&ui_locales=en").text
+        assert "Share your licenses" in english
+        assert "Why" in english
+        response = browser.post(
+            "/authorize",
+            data={**browser.form_fields(response), "decision": "allow", "share": APPROVED},
+        )
+        token = rp.fetch_token(
+            meta["token_endpoint"],
+            authorization_response=response.headers["location"],
+            code_verifier=verifier,
+        )
+    finally:
+        browser.close()
+    refreshed = rp.refresh_token(meta["token_endpoint"], refresh_token=token["refresh_token"])
+    assert refreshed["authorization_details"] == token["authorization_details"]
+    body = read_shared(server, dict(refreshed)).json()
+    assert set(disclosed(body["licenses"][0]["presentation"])) == {"holder_name", "age_over_18"}
