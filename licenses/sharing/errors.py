@@ -34,3 +34,10 @@ class ShareNotFound(SharingError):
 class InvalidShareRequest(SharingError):
     code = "invalid-share-request"
     status = 422
+
+
+class SharedLicenseGone(SharingError):
+    """A shared license is no longer in the registry (archived after its retention)."""
+
+    code = "shared-license-gone"
+    status = 410

@@ -26,7 +26,12 @@ from licenses import catalogue, sdjwt
 from licenses.models import License, LicenseStatus, LicenseType
 from licenses.recognition.models import ServiceItem
 from licenses.services import Registry
-from licenses.sharing.errors import InvalidShareRequest, ShareNotFound, ShareWithdrawn
+from licenses.sharing.errors import (
+    InvalidShareRequest,
+    SharedLicenseGone,
+    ShareNotFound,
+    ShareWithdrawn,
+)
 from licenses.sharing.models import Share, ShareAccess, SharingGrant
 from licenses.wallet import services as wallet
 
@@ -307,12 +312,14 @@ def read_shared(
     signer = holder.key.signer(session)
     out = []
     for share in grant.shares:
-        row = _current(
-            session,
-            session.scalars(
-                select(License).where(License.identifier == share.license_identifier)
-            ).one(),
-        )
+        shared = session.scalars(
+            select(License).where(License.identifier == share.license_identifier)
+        ).first()
+        if shared is None:
+            raise SharedLicenseGone(
+                f"The shared license {share.license_identifier} is no longer held by the registry."
+            )
+        row = _current(session, shared)
         disclosable = set(wallet.disclosable_claims(row.credential))
         fields = [name for name in share.fields if name in disclosable]
         text = sdjwt.present(
