@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
-from licenses import issuance, sdjwt
+from licenses import sdjwt
 from licenses.audit.services import append_entry, list_entries
 from licenses.holder import ServerHeldKey
-from licenses.schemas import LicenseCreate
-from licenses.services import Registry, get_agency
+from licenses.services import Registry
 from licenses.sharing import services as sharing
 from licenses.sharing.errors import InvalidShareRequest, SharedLicenseGone, ShareWithdrawn
 from licenses.sharing.models import SharingGrant
@@ -22,10 +21,10 @@ from tests.support.license_factories import (
     HOLDER_ID,
     ID_CARD,
     JILIN,
-    example_fields,
     make_agency,
     registry_for,
 )
+from tests.unit.licenses.test_wallet import issue_to
 from wallet_api.runtime import Runtime
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
@@ -39,15 +38,7 @@ ASKED = [
 def registry(runtime: Runtime) -> Registry:
     make_agency(runtime, who=JILIN, types=(ID_CARD, DRIVING))
     registry = registry_for(runtime)
-    body: dict[str, Any] = {
-        "type": ID_CARD,
-        "holder": {"id_number": HOLDER_ID, "name": "张三"},
-        "fields": example_fields(runtime, ID_CARD),
-        "area_code": "220102",
-    }
-    with runtime.transaction() as session:
-        agency = get_agency(session, agency_ref=JILIN[1])
-        issuance.issue(session, registry=registry, agency=agency, request=LicenseCreate(**body))
+    issue_to(runtime, registry, HOLDER_ID)
     return registry
 
 
