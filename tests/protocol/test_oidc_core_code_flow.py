@@ -288,3 +288,16 @@ def test_withdrawn_consent_revokes_tokens_and_is_asked_again(server, browser, ci
     again = browser.get(url)
     assert again.status_code == 200
     assert 'name="decision"' in again.text
+
+
+def test_pages_speak_chinese_by_default_and_english_on_request(server) -> None:
+    chinese = httpx.get(f"{server.base_url}/login")
+    assert 'lang="zh-CN"' in chinese.text
+    assert "身份证号或手机号" in chinese.text
+    assert 'name="username"' in chinese.text
+    assert 'name="password"' in chinese.text
+    english = httpx.get(f"{server.base_url}/login", headers={"accept-language": "en-GB,en;q=0.9"})
+    assert 'lang="en"' in english.text
+    assert "Identity number or mobile phone" in english.text
+    # No script is needed: the form posts plain HTML.
+    assert "<script" not in chinese.text
