@@ -29,6 +29,7 @@ from tests.protocol.oidc_helpers import (
     discovery,
     rp_client,
 )
+from tests.support.databases import database_url_for
 from tests.support.live_server import LiveServer, free_port, live_server
 from wallet_api import demo
 
@@ -61,9 +62,17 @@ ASKED = [
 APPROVED = [f"{ID_CARD}|holder_name", f"{ID_CARD}|age_over_18"]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    with live_server(tmp_path_factory.mktemp("sharing-e2e"), demo=True) as running:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    tmp = tmp_path_factory.mktemp("sharing-e2e")
+    with (
+        database_url_for(request.param, tmp) as url,
+        live_server(
+            tmp, demo=True, database_url=url if request.param == "postgres" else None
+        ) as running,
+    ):
         yield running
 
 
