@@ -11,7 +11,7 @@ from typing import Any
 
 from identity.oidc.authorization_details import TYPES_SUPPORTED as AUTHORIZATION_DETAILS_TYPES
 from identity.oidc.claims import ACR_VALUES
-from identity.oidc.grants.base import TOKEN_ENDPOINT_AUTH_METHODS
+from identity.oidc.grants.base import ASSERTION_ALGORITHMS, TOKEN_ENDPOINT_AUTH_METHODS
 from identity.oidc.scopes import ALL_SCOPES, CLAIMS_SUPPORTED
 from identity.oidc.subjects import SUBJECT_TYPES
 
@@ -38,7 +38,7 @@ def provider_metadata(*, issuer: str, registration_enabled: bool) -> dict[str, A
         "id_token_signing_alg_values_supported": ID_TOKEN_ALGS,
         "userinfo_signing_alg_values_supported": [],
         "token_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
-        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "PS256", "EdDSA"],
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "introspection_endpoint_auth_methods_supported": [
             m for m in TOKEN_ENDPOINT_AUTH_METHODS if m != "none"
         ],

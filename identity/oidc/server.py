@@ -20,6 +20,8 @@ from typing import Any
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -34,7 +36,7 @@ from identity.oidc.grants.authorization_code import (
     OpenIDCode,
     S256CodeChallenge,
 )
-from identity.oidc.grants.base import AuthenticatedCitizen
+from identity.oidc.grants.base import ASSERTION_ALGORITHMS, AuthenticatedCitizen
 from identity.oidc.grants.client_credentials import ClientCredentialsGrant
 from identity.oidc.grants.refresh_token import RefreshTokenGrant
 from identity.oidc.models import ClientAssertion, IssuedToken
@@ -63,6 +65,15 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         #: RFC 7523 §3: "The JWT MUST contain an aud ... that identifies the
         #: authorization server"; the token endpoint URL or the issuer.
         return [self._provider.config.token_endpoint, self._provider.config.issuer]
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
+        """Verify with an explicit algorithm list (the ones discovery advertises)."""
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGORITHMS)
+        except JoseError as exc:
+            raise InvalidClientError(description="The client assertion is invalid.") from exc
+        self.verify_claims(token.claims)
+        return dict(token.claims)
 
     def resolve_client_public_key(self, client: RegisteredClient) -> KeySet:
         if not client.jwks:

@@ -184,3 +184,43 @@ def test_client_secret_post_when_registered_for_it(server) -> None:
     )
     assert basic.status_code == 401
     assert basic.json()["error"] == "invalid_client"
+
+
+def test_private_key_jwt_only_with_advertised_algorithms(server) -> None:
+    from joserfc.jwk import RSAKey
+
+    advertised = httpx.get(f"{server.base_url}/.well-known/openid-configuration").json()[
+        "token_endpoint_auth_signing_alg_values_supported"
+    ]
+    assert advertised == ["RS256", "ES256"]
+    key = RSAKey.generate_key(2048, auto_kid=True)
+    client_id = _register(
+        server,
+        {
+            "client_name": "RSA agency",
+            "grant_types": ["client_credentials"],
+            "scope": "licenses:read",
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": {"keys": [key.as_dict(private=False)]},
+        },
+    ).json()["client_id"]
+    now = int(time.time())
+    for alg, expected in (("PS256", 401), ("RS256", 200)):
+        claims = {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": f"{server.base_url}/token",
+            "iat": now,
+            "exp": now + 60,
+            "jti": uuid.uuid4().hex,
+        }
+        assertion = jwt.encode({"alg": alg, "kid": key.kid}, claims, key, algorithms=[alg])
+        response = httpx.post(
+            f"{server.base_url}/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion,
+            },
+        )
+        assert response.status_code in ((400, 401) if expected == 401 else (200,)), alg

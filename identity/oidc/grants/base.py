@@ -19,6 +19,10 @@ TOKEN_ENDPOINT_AUTH_METHODS = [
 ]
 
 
+#: RFC 7523 client assertions (``private_key_jwt``): the signatures accepted.
+ASSERTION_ALGORITHMS = ["RS256", "ES256"]
+
+
 @dataclass(frozen=True, slots=True)
 class AuthenticatedCitizen:
     """The resource owner of a grant, with how and when they authenticated."""
