@@ -325,6 +325,37 @@ def test_wallet_api_needs_a_citizen_token_with_the_wallet_scope(
     assert httpx.get(url, headers=no_scope).status_code == 403
 
 
+def test_the_wallet_is_for_real_name_verified_citizens(server: LiveServer) -> None:
+    id_number = new_id_number(13)
+    citizen = Citizen(id_number, "孙八", "Wallet-Test-2026")
+    server.cli(
+        "citizen", "add", "--id-number", id_number, "--name", citizen.name,
+        "--password", citizen.password,
+    )  # fmt: skip
+    response = httpx.get(
+        f"{server.base_url}/api/v1/wallet/licenses", headers=wallet_headers(server, citizen)
+    )
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("real-name-required")
+
+
+def test_refusing_consent_ends_the_portal_login_with_403(server: LiveServer) -> None:
+    citizen = Citizen(new_id_number(14), "周九", "Wallet-Test-2026")
+    server.cli(
+        "citizen", "add", "--id-number", citizen.id_number, "--name", citizen.name,
+        "--password", citizen.password,
+    )  # fmt: skip
+    browser = Browser(server)
+    start = browser.get("/wallet/login")
+    back = browser.authorize(start.headers["location"], citizen, decision="deny")
+    callback = back.headers["location"]
+    assert "error=access_denied" in callback
+    refused = browser.get(callback)
+    assert refused.status_code == 403
+    assert refused.json()["type"].endswith("portal-login-denied")
+    browser.close()
+
+
 # -- presentations --------------------------------------------------------------------
 
 
