@@ -11,6 +11,7 @@ import html
 import json
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -387,3 +388,11 @@ def test_refreshed_tokens_keep_the_granted_details(server: LiveServer) -> None:
     assert refreshed["authorization_details"] == token["authorization_details"]
     body = read_shared(server, dict(refreshed)).json()
     assert set(disclosed(body["licenses"][0]["presentation"])) == {"holder_name", "age_over_18"}
+
+
+def test_the_shares_page_needs_a_logged_in_citizen(server: LiveServer) -> None:
+    page = httpx.get(f"{server.base_url}/account/shares", headers={"accept": "text/html"})
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/login?")
+    withdraw = httpx.post(f"{server.base_url}/account/shares/{uuid.uuid4()}/withdraw")
+    assert withdraw.status_code in (401, 403)

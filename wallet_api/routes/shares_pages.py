@@ -21,17 +21,14 @@ router = APIRouter(tags=["sharing"], include_in_schema=False)
 @router.get("/account/shares")
 def shares_page(request: Request, session: SessionDep, citizen: CurrentCitizen) -> Response:
     shares = sharing.shares_of(session, citizen_subject=citizen.subject)
-    labels = {
-        code: sharing.field_labels(catalogue.get_type(session, code=code))
-        for code in {share.license_type for share in shares}
-    }
-    names = {
+    types = {
         code: catalogue.get_type(session, code=code) for code in {s.license_type for s in shares}
     }
+    labels = {code: sharing.field_labels(row) for code, row in types.items()}
     return render(
         request,
         "sharing/shares.html",
-        {"shares": shares, "labels": labels, "types": names},
+        {"shares": shares, "labels": labels, "types": types},
     )
 
 
