@@ -37,13 +37,22 @@ from wallet_api.settings import Settings
 logger = logging.getLogger("govwallet.oidc.logout")
 #: Expired codes, revoked jtis and used client assertions are deleted this often.
 PRUNE_INTERVAL_SECONDS = 600.0
+#: How long shutdown waits for a running delivery round (each post times out after 5 s).
+STOP_TIMEOUT_SECONDS = 30.0
 
 
 class LogoutDeliveryLoop:
+    """Delivers due logout tokens in the background of one application process.
+
+    Stopping is graceful: a round that is running (in a worker thread, holding a
+    database transaction) is allowed to finish before the application closes its engine.
+    """
+
     def __init__(self, provider: StarletteProvider, *, interval: float) -> None:
         self._provider = provider
         self._interval = interval
         self._wake = asyncio.Event()
+        self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._http = httpx.Client(headers={"User-Agent": "govwallet-backchannel-logout"})
 
@@ -54,10 +63,13 @@ class LogoutDeliveryLoop:
         self._wake.set()
 
     async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=STOP_TIMEOUT_SECONDS)
+            except TimeoutError:
+                self._task.cancel()
         self._http.close()
 
     def prune_once(self) -> None:
@@ -75,16 +87,18 @@ class LogoutDeliveryLoop:
         )
 
     async def _run(self) -> None:
-        next_prune = 0.0
-        while True:
+        next_prune = time.monotonic() + PRUNE_INTERVAL_SECONDS
+        while not self._stopping:
             self._wake.clear()  # a wake-up during the round below starts another one
             try:
                 await run_in_threadpool(self.deliver_once)
-                if time.monotonic() >= next_prune:
+                if time.monotonic() >= next_prune and not self._stopping:
                     await run_in_threadpool(self.prune_once)
                     next_prune = time.monotonic() + PRUNE_INTERVAL_SECONDS
             except Exception:
                 logger.exception("back-channel logout delivery round failed")
+            if self._stopping:
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
 
