@@ -48,8 +48,6 @@ def main(argv: list[str] | None = None) -> Path:
             "database": "postgresql" if args.postgres_url else "sqlite",
         }
     )
-    from bench.databases import fresh_postgres_schema
-
     with tempfile.TemporaryDirectory(prefix="govwallet-bench-") as tmp:
         ctx = BenchContext(
             report=report,
@@ -58,24 +56,22 @@ def main(argv: list[str] | None = None) -> Path:
             seconds=args.seconds,
             concurrencies=concurrencies,
             smoke=args.smoke,
-            postgres_url=None,
+            postgres_url=args.postgres_url or None,
         )
-        with fresh_postgres_schema(args.postgres_url) as pg_url:
-            ctx.postgres_url = pg_url
-            from bench.scenarios import bulk, oidc_http, qr, verification, verify_api
+        from bench.scenarios import bulk, oidc_http, qr, verification, verify_api
 
-            if "1-3" in args.only or "4" in args.only:
-                oidc_http.run(
-                    ctx, workers=args.workers, login="4" in args.only, oidc="1-3" in args.only
-                )
-            fixture = verification.run(ctx) if {"5", "6", "8"} & set(args.only) else None
-            if "6" in args.only:
-                in_process = next((r.value for r in report.rows if r.scenario == "5"), None)
-                verify_api.run(ctx, workers=args.workers, in_process_rate=in_process)
-            if "7" in args.only:
-                bulk.run(ctx, count=args.bulk)
-            if "8" in args.only and fixture is not None:
-                qr.run(ctx, presentation=fixture.presentation)
+        if "1-3" in args.only or "4" in args.only:
+            oidc_http.run(
+                ctx, workers=args.workers, login="4" in args.only, oidc="1-3" in args.only
+            )
+        fixture = verification.run(ctx) if {"5", "6", "8"} & set(args.only) else None
+        if "6" in args.only:
+            in_process = next((r.value for r in report.rows if r.scenario == "5"), None)
+            verify_api.run(ctx, workers=args.workers, in_process_rate=in_process)
+        if "7" in args.only:
+            bulk.run(ctx, count=args.bulk)
+        if "8" in args.only and fixture is not None:
+            qr.run(ctx, presentation=fixture.presentation)
         md, js = report.write(tag="smoke" if args.smoke else "")
     print(md.read_text())
     print(f"written: {md} and {js}")

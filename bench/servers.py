@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from bench.databases import fresh_postgres_schema
+
 BENCH_DIR = Path(__file__).parent
 REPO_ROOT = BENCH_DIR.parent
 PEER_DIR = BENCH_DIR / "peer"
@@ -76,7 +78,18 @@ class Govwallet:
 def govwallet(
     work_dir: Path, *, workers: int, database_url: str | None, setup: list[list[str]] | None = None
 ) -> Iterator[Govwallet]:
-    """A fresh govwallet: own data directory, own database, ``setup`` CLI commands run first."""
+    """A fresh govwallet: own data directory, own database, ``setup`` CLI commands run first.
+
+    ``database_url`` is a PostgreSQL *server* URL: every govwallet gets a new schema in it
+    (a fresh database for each system under test, and never another run's keys).
+    """
+    with fresh_postgres_schema(database_url) as schema_url:
+        yield from _govwallet(work_dir, workers=workers, database_url=schema_url, setup=setup)
+
+
+def _govwallet(
+    work_dir: Path, *, workers: int, database_url: str | None, setup: list[list[str]] | None
+) -> Iterator[Govwallet]:
     port = free_port()
     env = {
         **os.environ,

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from tests.support.live_server import REPO_ROOT
 pytestmark = pytest.mark.bench
 
 
-def test_every_scenario_runs_and_reports(tmp_path) -> None:  # noqa: ANN001
+def test_every_scenario_runs_and_reports(tmp_path) -> None:
     if shutil.which("wrk") is None or shutil.which("node") is None:
         pytest.fail("the harness needs wrk and node: .ci/run installs them")
     result = subprocess.run(
@@ -28,7 +29,7 @@ def test_every_scenario_runs_and_reports(tmp_path) -> None:  # noqa: ANN001
     written = [line for line in result.stdout.splitlines() if line.startswith("written: ")]
     assert written
     json_path = written[-1].split(" and ")[-1].strip()
-    report = json.loads(open(json_path).read())
+    report = json.loads(Path(json_path).read_text())
     scenarios = {row["scenario"] for row in report["rows"]}
     assert scenarios >= {"1", "2", "3", "4", "5", "6", "7", "8"}
     assert report["machine"]["cores"] >= 1
