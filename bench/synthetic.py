@@ -34,7 +34,7 @@ def license_body(n: int) -> dict[str, object]:
             "certificate_number": f"湘建安B(2026){n:07d}",
         },
         "valid_from": "2026-01-01",
-        "valid_until": "2029-12-31",
+        "valid_until": "2028-12-31",
         "area_code": AGENCY_REGION,
     }
 

@@ -53,15 +53,14 @@ def run(ctx: BenchContext, *, workers: int, in_process_rate: float | None = None
             .raise_for_status()
             .json()["access_token"]
         )
-        issued = (
-            httpx.post(
-                f"{gw.base_url}/api/v1/licenses",
-                json=license_body(1),
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            .raise_for_status()
-            .json()
+        response = httpx.post(
+            f"{gw.base_url}/api/v1/licenses",
+            json=license_body(1),
+            headers={"Authorization": f"Bearer {token}"},
         )
+        if response.status_code != 201:
+            raise SystemExit(f"bench: issuing the benchmark license failed: {response.text[:800]}")
+        issued = response.json()
         presentation = sdjwt.present(
             credential=issued["credential"],
             disclose=DISCLOSE,
