@@ -1,4 +1,7 @@
-"""Resident identity number validation (GB 11643-1999, 公民身份号码).
+"""Resident identity number validation (GB 11643-1999, 公民身份号码) for accounts.
+
+The rules live in :mod:`gbcodes.id_number` (shared with the license registry); this
+module answers each broken rule with its identity error class.
 
 An 18-character number: a 6-digit GB/T 2260 address code, the 8-digit birth date
 ``YYYYMMDD``, a 3-digit sequence (odd for men, even for women) and an ISO 7064
@@ -21,16 +24,12 @@ code existed in the birth year, which rejects the standard's own example
 
 from __future__ import annotations
 
-import csv
-import re
-from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from importlib import resources
-from typing import Literal
 
-from stdnum.iso7064 import mod_11_2
-
+from gbcodes import id_number as gb11643
+from gbcodes.errors import CodeError
+from gbcodes.id_number import Gender, ResidentIdNumber, normalise_id_number
+from gbcodes.regions import provinces
 from identity.errors import (
     ImpossibleBirthDate,
     InvalidIdNumber,
@@ -39,76 +38,35 @@ from identity.errors import (
     WrongCheckCharacter,
 )
 
-Gender = Literal["male", "female"]
+__all__ = [
+    "Gender",
+    "ResidentIdNumber",
+    "is_valid_id_number",
+    "normalise_id_number",
+    "parse_id_number",
+    "province_codes",
+]
 
-_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
-_EARLIEST_BIRTH_YEAR = 1800
+#: Each GB 11643 rule answers with its own identity error class (problem ``type``).
+_ERRORS: dict[str, type[InvalidIdNumber]] = {
+    gb11643.MALFORMED: MalformedIdNumber,
+    gb11643.UNKNOWN_REGION: UnknownRegion,
+    gb11643.IMPOSSIBLE_BIRTH_DATE: ImpossibleBirthDate,
+    gb11643.WRONG_CHECK_CHARACTER: WrongCheckCharacter,
+}
 
 
-@cache
 def province_codes() -> frozenset[str]:
-    """The 34 GB/T 2260 province-level codes (``110000`` … ``820000``), shipped as package data."""
-    text = resources.files("identity").joinpath("province_codes.csv").read_text(encoding="utf-8")
-    return frozenset(row["code"] for row in csv.DictReader(text.splitlines()))
-
-
-@dataclass(frozen=True)
-class ResidentIdNumber:
-    """A resident identity number that passed every rule, with what it encodes."""
-
-    number: str
-    birth_date: date
-    sequence: int
-
-    @property
-    def region_code(self) -> str:
-        return self.number[:6]
-
-    @property
-    def gender(self) -> Gender:
-        #: GB 11643-1999 §4.3: odd sequence numbers are assigned to men, even to women.
-        return "male" if self.sequence % 2 == 1 else "female"
-
-    def __repr__(self) -> str:
-        return "ResidentIdNumber(<redacted>)"
-
-
-def normalise_id_number(value: str) -> str:
-    """Rule 1: only a final lower-case ``x`` is rewritten, to ``X``."""
-    return value[:-1] + "X" if value.endswith("x") else value
+    """The 34 GB/T 2260 province-level codes (``110000`` … ``820000``)."""
+    return frozenset(provinces())
 
 
 def parse_id_number(value: str, *, today: date | None = None) -> ResidentIdNumber:
     """Check ``value`` against every rule; raise the error naming the first rule broken."""
-    number = normalise_id_number(value)
-    #: Rule 2: exactly 18 characters, 17 ASCII digits and a digit or X.
-    if len(number) != 18 or not _SHAPE.fullmatch(number):
-        raise MalformedIdNumber(
-            "The identity number must be 18 characters: 17 digits followed by a digit or X."
-        )
-    #: Rule 3: the province-level part of the address code is in GB/T 2260.
-    if number[:2] + "0000" not in province_codes():
-        raise UnknownRegion(
-            "The identity number does not start with a known province code (GB/T 2260)."
-        )
-    #: Rule 4: a real calendar date, not in the future.
     try:
-        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        raise ImpossibleBirthDate(
-            "The birth date in the identity number (digits 7–14) is not a real date."
-        ) from None
-    if born.year < _EARLIEST_BIRTH_YEAR or born > (today or date.today()):
-        raise ImpossibleBirthDate(
-            "The birth date in the identity number (digits 7–14) is in the future or implausible."
-        )
-    #: Rule 5: ISO 7064 MOD 11-2 over all 18 characters yields 1.
-    if not mod_11_2.is_valid(number):
-        raise WrongCheckCharacter(
-            "The last character of the identity number does not match its check character; "
-            "please check for a mistyped digit."
-        )
-    return ResidentIdNumber(number=number, birth_date=born, sequence=int(number[14:17]))
+        return gb11643.parse_id_number(value, today=today)
+    except CodeError as exc:
+        raise _ERRORS[exc.rule](str(exc)) from None
 
 
 def is_valid_id_number(value: str, *, today: date | None = None) -> bool:

@@ -5,30 +5,31 @@
   No normalisation: the code must already be upper case and exactly 18 characters
   (``tests/vectors/README.md`` §1).
 - Administrative division codes, GB/T 2260: 6 digits whose first two name one of the 34
-  province-level divisions (``licenses/data/region_codes.csv``).
+  province-level divisions (:mod:`gbcodes.regions`).
 - Citizen identity number, GB 11643-1999 (公民身份号码): the holder code of a license
-  (holder code type ``111``); ISO 7064 MOD 11-2 via ``stdnum.iso7064.mod_11_2``.
+  (holder code type ``111``); the rules are :mod:`gbcodes.id_number`'s.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as StdnumValidationError
-from stdnum.iso7064 import mod_11_2
 
+from gbcodes.errors import CodeError
+from gbcodes.id_number import parse_id_number
+from gbcodes.regions import provinces
+
+#: Package data of the registry: the catalogue, demo licenses, service items.
 DATA_DIR = Path(__file__).parent / "data"
 
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_CODE_SHAPE = re.compile(rf"[{CREDIT_CODE_ALPHABET}]{{18}}")
 _REGION_SHAPE = re.compile(r"\d{6}")
-_ID_NUMBER_SHAPE = re.compile(r"\d{17}[\dX]")
 
 #: Holder code type of a resident identity card (证件类型代码 111).
 HOLDER_CODE_TYPE_RESIDENT_ID = "111"
@@ -99,13 +100,6 @@ def is_credit_code(value: str) -> bool:
     return True
 
 
-@cache
-def provinces() -> dict[str, str]:
-    """Province-level GB/T 2260 codes (``110000`` …) with their names."""
-    with (DATA_DIR / "region_codes.csv").open(encoding="utf-8", newline="") as handle:
-        return {row["code"]: row["name"] for row in csv.DictReader(handle)}
-
-
 def validate_region_code(value: str, *, field: str = "region") -> str:
     """A 6-digit GB/T 2260 code whose province exists; county codes are not listed here."""
     if not _REGION_SHAPE.fullmatch(value):
@@ -119,41 +113,16 @@ def validate_region_code(value: str, *, field: str = "region") -> str:
     return value
 
 
-def province_of(region_code: str) -> str:
-    return f"{region_code[:2]}0000"
-
-
 def validate_id_number(value: str, *, field: str = "holder.id_number", today: date) -> str:
     """Return the 18-character resident identity number (final ``x`` as ``X``) or raise.
 
-    Rules of ``tests/vectors/README.md`` §2: 17 digits and a digit or ``X``; a
-    province-level region; a real, not future, birth date; ISO 7064 MOD 11-2 check.
+    The GB 11643-1999 rules are :mod:`gbcodes.id_number`'s (shared with accounts); the
+    error names the request field and the rule broken.
     """
-    number = value[:-1] + "X" if value.endswith("x") else value
-    if len(number) != 18:
-        raise InvalidIdNumber(
-            f"{field}: a resident identity number has 18 characters, not {len(number)}",
-            field=field,
-        )
-    if not _ID_NUMBER_SHAPE.fullmatch(number):
-        raise InvalidIdNumber(
-            f"{field}: 17 digits and a final digit or X are expected", field=field
-        )
-    if province_of(number) not in provinces():
-        raise InvalidIdNumber(
-            f"{field}: {number[:2]} is not a GB/T 2260 province-level code", field=field
-        )
     try:
-        birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError as exc:
-        raise InvalidIdNumber(
-            f"{field}: the birth date is not a calendar date", field=field
-        ) from exc
-    if birth > today or birth.year < 1800:
-        raise InvalidIdNumber(f"{field}: the birth date is out of range", field=field)
-    if not mod_11_2.is_valid(number):
-        raise InvalidIdNumber(f"{field}: the check character is wrong (GB 11643-1999)", field=field)
-    return number
+        return parse_id_number(value, today=today).number
+    except CodeError as exc:
+        raise InvalidIdNumber(f"{field}: {exc}", field=field) from None
 
 
 def birth_date_of(id_number: str) -> date:
