@@ -12,6 +12,7 @@ import argparse
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 import uvicorn
@@ -35,7 +36,9 @@ HOP_BY_HOP = {
 
 def build_app(backends: list[str]) -> Starlette:
     cycle = itertools.cycle(backends)
-    client = httpx.AsyncClient(timeout=60, follow_redirects=False)
+    # A balancer keeps no cookies: each browser's cookies travel in its own requests.
+    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    client = httpx.AsyncClient(timeout=60, follow_redirects=False, cookies=no_cookies)
 
     async def forward(request: Request) -> Response:
         backend = next(cycle)
