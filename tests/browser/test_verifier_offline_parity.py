@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 from licenses import qr
 from licenses.jose import b64url_decode, b64url_encode
 from licenses.verification import CachedStatusLists, verify_presentation
+from tests.support.browser import CHROMIUM, LAUNCH_ARGS, require_chromium
 from tests.support.credentials import (
     DRIVING_LICENSE,
     NOW,
@@ -36,15 +36,13 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
 STATIC = Path(__file__).resolve().parents[2] / "wallet_api" / "static"
 ORIGIN = "http://localhost"
 PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <script src="/static/vendor/pako_inflate.min.js"></script>
 <script src="/static/offline-verify.js"></script></head><body></body></html>"""
 
-if shutil.which(CHROMIUM) is None:
-    pytest.skip(f"no system Chromium at {CHROMIUM}", allow_module_level=True)
+require_chromium()
 
 world = world_fixture("offline-parity")
 
@@ -55,14 +53,7 @@ def page() -> Iterator[Any]:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
+            args=LAUNCH_ARGS,
         )
         tab = browser.new_page()
 

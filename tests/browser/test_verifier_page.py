@@ -9,7 +9,6 @@ agency, so a valid one also shows the Beijing material it stands in for.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from PIL import Image
 
 from licenses import qr, qr_images, sdjwt
+from tests.support.browser import CHROMIUM, LAUNCH_ARGS, require_chromium
 from tests.support.live_server import REPO_ROOT, LiveServer, live_server
 from wallet_api.demo import DEMO_CITIZEN_ID_NUMBER, DEMO_CITIZEN_PASSWORD
 
@@ -25,23 +25,13 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ID_CARD = "111000000000130013001"
 JILIN = "11220000013544541J"
 DISCLOSE = ["holder_name", "license_number", "issue_date", "valid_until", "issuing_agency_name"]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "verifier-valid.png"
 TIMEOUT_MS = 60_000
 
-if shutil.which(CHROMIUM) is None:
-    pytest.skip(f"no system Chromium at {CHROMIUM}", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ server; the screenshot is kept in ``docs/screenshots/wallet-license.png``.
 from __future__ import annotations
 
 import io
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +15,7 @@ import zxingcpp
 from PIL import Image
 
 from licenses import qr
+from tests.support.browser import CHROMIUM, LAUNCH_ARGS, require_chromium
 from tests.support.live_server import REPO_ROOT, LiveServer, live_server
 from wallet_api import demo
 
@@ -23,20 +23,10 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshots" / "wallet-license.png"
 TIMEOUT_MS = 20_000
 
-if shutil.which(CHROMIUM) is None:
-    pytest.skip(f"no system Chromium at {CHROMIUM}", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture(scope="module")
