@@ -50,6 +50,7 @@ from licenses.jose import (
     ALGORITHMS,
     ES256,
     TokenSigner,
+    UnverifiedJWS,
     b64url_decode,
     b64url_encode,
     from_numeric_date,
@@ -374,6 +375,8 @@ class UnverifiedPresentation:
     unverified_claims: dict[str, Any]
     disclosures: tuple[str, ...]
     key_binding_jwt: str | None
+    #: The issuer-signed JWT as :func:`licenses.jose.read_compact` parsed it.
+    issuer_jws: UnverifiedJWS | None = field(default=None, repr=False, compare=False)
 
     @property
     def sd_jwt(self) -> str:
@@ -416,6 +419,7 @@ def parse_presentation(text: str) -> UnverifiedPresentation:
         unverified_claims=claims,
         disclosures=tuple(disclosures),
         key_binding_jwt=last or None,
+        issuer_jws=jwt,
     )
 
 
@@ -427,7 +431,7 @@ def verify_issuer_signature(
 ) -> dict[str, Any]:
     """RFC 9901 §7.1 step 2: the issuer-signed JWT's signature; answers its verified payload."""
     return verify_compact(
-        unverified.issuer_jwt,
+        unverified.issuer_jws or unverified.issuer_jwt,
         public_jwk=public_jwk,
         algorithms=algorithms,
         error=InvalidSignature,
@@ -577,7 +581,7 @@ def check_key_binding(
     #: the KB-JWT's signature with it.
     try:
         claims = verify_compact(
-            kb.token,
+            kb,
             public_jwk=holder_jwk,
             algorithms=ALGORITHMS,
             error=KeyBindingSignatureInvalid,
