@@ -245,12 +245,19 @@ def trust_list_token(
 
 
 def current_trust_list(session: Session, *, registry: Registry) -> trustlist.TrustList:
-    """The trust list as a verifier holds it: signed, then verified against the platform JWKS."""
-    return trustlist.verify_trust_list(
-        token=trust_list_token(session, registry=registry),
-        jwks=registry.keystore.jwks(session, owner=PLATFORM_OWNER),
-        expected_iss=registry.platform_issuer,
-        now=registry.now(),
+    """The registry's own trust list, straight from its records.
+
+    The online verify path runs on every request: signing the list only to check that
+    signature again at once would cost two ES256 operations and a JSON round trip and
+    prove nothing the database does not already say. Offline verifiers get the signed
+    list from :func:`trust_list_token`.
+    """
+    now = registry.now()
+    return trustlist.TrustList(
+        issuer=registry.platform_issuer,
+        agencies=trust_list_entries(session, registry=registry),
+        issued_at=now,
+        expires_at=now + TRUST_LIST_LIFETIME,
     )
 
 

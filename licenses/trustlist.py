@@ -110,8 +110,10 @@ class TrustList:
         agencies: Sequence[AgencyEntry],
         issued_at: datetime,
         expires_at: datetime | None,
-        token: str,
+        token: str | None = None,
     ) -> None:
+        """``token`` is the signed list this was verified from; ``None`` for the registry's
+        own view of its records, which it never needs to sign and re-check."""
         self.issuer = issuer
         self.agencies = tuple(agencies)
         self.issued_at = issued_at
