@@ -10,19 +10,17 @@ verified (the names say so) and picks public keys out of JWK Sets.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from joserfc import jws
-from joserfc.errors import JoseError
+from joserfc.errors import JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import ECKey, JWKRegistry, OKPKey, RSAKey
+from joserfc.jws import JWSRegistry
 
 from licenses.errors import CredentialError
 
@@ -30,7 +28,13 @@ from licenses.errors import CredentialError
 ES256 = "ES256"
 ALGORITHMS: tuple[str, ...] = (ES256,)
 
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+#: base64url to the standard alphabet; "+", "/" and "=" become "!", which strict decoding
+#: refuses, so only the 64 base64url characters decode.
+_FROM_BASE64URL = bytes.maketrans(b"-_+/=", b"+/!!!")
+_TO_BASE64URL = bytes.maketrans(b"+/", b"-_")
+#: The last character of a canonical encoding whose length is 2 or 3 modulo 4: the unused
+#: low bits must be zero (joserfc's rule, kept for JWS segments).
+_CANONICAL_LAST = {2: frozenset(b"AQgw"), 3: frozenset(b"AEIMQUYcgkosw048")}
 
 
 class TokenSigner(Protocol):
@@ -43,17 +47,31 @@ class TokenSigner(Protocol):
 
 
 def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_BASE64URL).decode()
 
 
 def b64url_decode(text: str) -> bytes:
     """Strict base64url without padding; raises ``ValueError`` on anything else."""
-    if not _BASE64URL.fullmatch(text) or len(text) % 4 == 1:
+    if not isinstance(text, str):
         raise ValueError("not base64url")
+    return _decode(text.encode("ascii"))
+
+
+def _decode(raw: bytes) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return binascii.a2b_base64(
+            raw.translate(_FROM_BASE64URL) + b"=" * (-len(raw) % 4), strict_mode=True
+        )
     except binascii.Error as exc:
         raise ValueError("not base64url") from exc
+
+
+def _segment_decode(segment: bytes) -> bytes:
+    """A JWS segment: :func:`b64url_decode`, and canonical (unused bits zero)."""
+    rest = len(segment) % 4
+    if rest and (rest == 1 or segment[-1] not in _CANONICAL_LAST[rest]):
+        raise ValueError("not base64url")
+    return _decode(segment)
 
 
 def json_bytes(value: Any) -> bytes:
@@ -83,24 +101,52 @@ class UnverifiedJWS:
     token: str
     unverified_header: dict[str, Any]
     unverified_claims: dict[str, Any]
-    #: joserfc's parsed form, so verifying does not split and decode the token again.
-    compact: Any = field(default=None, repr=False, compare=False)
+    #: What the signature covers (``header.payload`` as sent) and the decoded signature,
+    #: so verifying does not split and decode the token again.
+    signing_input: bytes = field(default=b"", repr=False)
+    signature: bytes = field(default=b"", repr=False)
+
+
+#: Size limits on each part of a compact JWS, as joserfc's own parser sets them.
+_LIMITS = JWSRegistry()
 
 
 def read_compact(token: str, *, error: type[CredentialError], what: str) -> UnverifiedJWS:
-    """Split and decode a compact JWS whose payload is a JSON object (no verification)."""
+    """Split and decode a compact JWS whose payload is a JSON object (no verification).
+
+    The parts are decoded the way joserfc's ``extract_compact`` decodes them (canonical
+    base64url, its size limits, a JSON header naming ``alg``); unencoded payloads
+    (RFC 7797) are refused, and the header and payload must be UTF-8 JSON objects.
+    """
     if not isinstance(token, str) or token.count(".") != 2:
         raise error(f"the {what} is not a compact JWS (three base64url parts)")
     try:
-        parsed = jws.extract_compact(token.encode("ascii"))
-        claims = json.loads(parsed.payload)
+        raw = token.encode("ascii")
+        _LIMITS.validate_compact_value_size(raw)
+        header_segment, payload_segment, signature_segment = raw.split(b".")
+        _LIMITS.validate_header_size(header_segment)
+        _LIMITS.validate_signature_size(signature_segment)
+        _LIMITS.validate_payload_size(payload_segment)
+        header = json.loads(_segment_decode(header_segment).decode("utf-8"))
+        if not isinstance(header, dict) or "alg" not in header:
+            raise ValueError("Invalid header")
+        if header.get("b64", True) is not True:
+            raise ValueError("unencoded payloads (b64) are not accepted")
+        claims = json.loads(_segment_decode(payload_segment).decode("utf-8"))
     except (JoseError, ValueError, UnicodeError) as exc:
         raise error(f"the {what} is not a well-formed JWS: {_describe(exc)}") from None
-    header = dict(parsed.protected)
     if not isinstance(claims, dict):
         raise error(f"the {what} payload is not a JSON object")
+    try:
+        signature = _segment_decode(signature_segment)
+    except ValueError:
+        signature = b""  # as joserfc: an undecodable signature does not verify
     return UnverifiedJWS(
-        token=token, unverified_header=header, unverified_claims=claims, compact=parsed
+        token=token,
+        unverified_header=header,
+        unverified_claims=claims,
+        signing_input=raw[: len(header_segment) + 1 + len(payload_segment)],
+        signature=signature,
     )
 
 
@@ -118,9 +164,9 @@ def require_header(
 def import_public_jwk(jwk: Mapping[str, Any]) -> ECKey | RSAKey | OKPKey:
     """A joserfc public key from a JWK dict; private members are refused.
 
-    Imports are cached by the JWK's canonical JSON: verifying a presentation needs the
-    same few issuer and holder keys again and again, and parsing a key costs about as
-    much as checking a signature with it.
+    Imports are cached by the JWK's sorted members (its canonical JSON when a member is
+    not a string): verifying a presentation needs the same few issuer and holder keys
+    again and again, and parsing a key costs about as much as checking a signature with it.
     """
     if not isinstance(jwk, Mapping):
         raise ValueError("a JWK must be a JSON object")
@@ -129,6 +175,13 @@ def import_public_jwk(jwk: Mapping[str, Any]) -> ECKey | RSAKey | OKPKey:
     if jwk.get("kty") not in ("EC", "RSA", "OKP"):
         raise ValueError("only EC, RSA and OKP public keys verify signatures here")
     try:
+        items = tuple(sorted(jwk.items()))
+    except TypeError as exc:
+        raise ValueError("a JWK's member names must be strings") from exc
+    if all(isinstance(value, str) for _, value in items):
+        #: The usual JWK (every member a string): its sorted members are the cache key.
+        return _import_public_jwk(items)
+    try:
         canonical = json.dumps(jwk, sort_keys=True, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise ValueError("a JWK must hold only JSON values") from exc
@@ -136,8 +189,11 @@ def import_public_jwk(jwk: Mapping[str, Any]) -> ECKey | RSAKey | OKPKey:
 
 
 @lru_cache(maxsize=4096)
-def _import_public_jwk(canonical: str) -> ECKey | RSAKey | OKPKey:
-    key = JWKRegistry.import_key(json.loads(canonical))
+def _import_public_jwk(
+    canonical: str | tuple[tuple[str, str], ...],
+) -> ECKey | RSAKey | OKPKey:
+    jwk = json.loads(canonical) if isinstance(canonical, str) else dict(canonical)
+    key = JWKRegistry.import_key(jwk)
     if not isinstance(key, ECKey | RSAKey | OKPKey):
         raise ValueError("only EC, RSA and OKP public keys verify signatures here")
     return key
@@ -165,30 +221,42 @@ def verify_compact(
     """Verify a compact JWS with joserfc and answer its (now verified) JSON payload.
 
     Given the :class:`UnverifiedJWS` that :func:`read_compact` made, the signature is
-    checked over the very bytes already decoded, and those claims are answered.
+    checked over the very bytes already decoded, and those claims are answered. joserfc
+    does every check of its ``validate_compact``: the header (``crit``, registered
+    parameters), the algorithm against ``algorithms``, the key against the algorithm, and
+    the signature itself.
     """
+    if not isinstance(token, UnverifiedJWS):
+        token = read_compact(token, error=error, what=what)
     try:
         key = import_public_jwk(public_jwk)
     except (JoseError, ValueError, TypeError) as exc:
         raise error(f"the key for the {what} is unusable: {_describe(exc)}") from None
-    if isinstance(token, UnverifiedJWS) and token.compact is not None:
-        try:
-            valid = jws.validate_compact(token.compact, key, algorithms=list(algorithms))
-        except JoseError as exc:
-            raise error(f"the {what} signature does not verify: {_describe(exc)}") from None
-        if not valid:
-            raise error(f"the {what} signature does not verify: bad_signature")
-        return token.unverified_claims
-    if isinstance(token, UnverifiedJWS):
-        token = token.token
+    header = token.unverified_header
+    registry = _registry(algorithms)
     try:
-        verified = jws.deserialize_compact(token, key, algorithms=list(algorithms))
+        registry.check_header(header)
+        alg = registry.get_alg(header["alg"])
+        if alg.name == "none":
+            raise UnsupportedAlgorithmError("an unsigned JWS is never accepted")
+        alg.check_key(key)
+        valid = alg.verify(token.signing_input, token.signature, key)
     except JoseError as exc:
         raise error(f"the {what} signature does not verify: {_describe(exc)}") from None
-    claims = json.loads(verified.payload)
-    if not isinstance(claims, dict):
-        raise error(f"the {what} payload is not a JSON object")
-    return claims
+    if not valid:
+        raise error(f"the {what} signature does not verify: bad_signature")
+    return token.unverified_claims
+
+
+def _registry(algorithms: Collection[str]) -> JWSRegistry:
+    """joserfc's registry allowing ``algorithms``, made once per set of algorithms."""
+    return _registry_for(tuple(sorted(algorithms)))
+
+
+@lru_cache(maxsize=16)
+def _registry_for(algorithms: tuple[str, ...]) -> JWSRegistry:
+    #: As joserfc's ``construct_registry``: no algorithms means its recommended ones.
+    return JWSRegistry(algorithms=algorithms or None)
 
 
 def _describe(exc: Exception) -> str:
@@ -210,4 +278,4 @@ def verify_platform_jwt(
     jwk = find_jwk(jwks, unverified.unverified_header.get("kid"))
     if jwk is None:
         raise error(f"the {what} is signed with a key the platform does not publish")
-    return verify_compact(token, public_jwk=jwk, algorithms=ALGORITHMS, error=error, what=what)
+    return verify_compact(unverified, public_jwk=jwk, algorithms=ALGORITHMS, error=error, what=what)

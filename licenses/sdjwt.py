@@ -116,7 +116,7 @@ class Disclosure:
     @classmethod
     def parse(cls, encoded: str) -> Disclosure:
         try:
-            array = json.loads(b64url_decode(encoded))
+            array = json.loads(b64url_decode(encoded).decode("utf-8"))
         except (ValueError, UnicodeError):
             raise InvalidDisclosure("a disclosure is not base64url-encoded JSON") from None
         if not isinstance(array, list) or len(array) not in (2, 3):
