@@ -16,7 +16,6 @@ key-binding JWT through a :class:`HolderSigner`), and the verifier's steps
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +57,7 @@ from licenses.jose import (
     json_bytes,
     numeric_date,
     read_compact,
+    read_json,
     require_header,
     verify_compact,
 )
@@ -115,25 +115,29 @@ class Disclosure:
 
     @classmethod
     def parse(cls, encoded: str) -> Disclosure:
-        try:
-            array = json.loads(b64url_decode(encoded).decode("utf-8"))
-        except (ValueError, UnicodeError):
-            raise InvalidDisclosure("a disclosure is not base64url-encoded JSON") from None
-        if not isinstance(array, list) or len(array) not in (2, 3):
-            raise InvalidDisclosure("a disclosure must be a JSON array of 2 or 3 elements")
-        if not isinstance(array[0], str):
-            raise InvalidDisclosure("a disclosure's salt must be a string")
-        name = None
-        if len(array) == 3:
-            name = array[1]
-            if not isinstance(name, str):
-                raise InvalidDisclosure("a disclosure's claim name must be a string")
-            #: RFC 9901 §7.1 step 3.2.3.2: reject if the claim name is _sd or ...
-            if name in (SD_KEY, ARRAY_ELEMENT_KEY):
-                raise ReservedClaimName(f"a disclosure uses the reserved claim name {name!r}")
-        return cls(
-            encoded=encoded, salt=array[0], name=name, value=array[-1], digest=_digest(encoded)
-        )
+        salt, name, value, digest = _read_disclosure(encoded)
+        return cls(encoded=encoded, salt=salt, name=name, value=value, digest=digest)
+
+
+def _read_disclosure(encoded: str) -> tuple[str, str | None, Any, str]:
+    """``(salt, name, value, digest)`` of one encoded disclosure, every §7.1 shape check."""
+    try:
+        array = read_json(b64url_decode(encoded))
+    except (ValueError, UnicodeError):
+        raise InvalidDisclosure("a disclosure is not base64url-encoded JSON") from None
+    if not isinstance(array, list) or len(array) not in (2, 3):
+        raise InvalidDisclosure("a disclosure must be a JSON array of 2 or 3 elements")
+    if not isinstance(array[0], str):
+        raise InvalidDisclosure("a disclosure's salt must be a string")
+    name = None
+    if len(array) == 3:
+        name = array[1]
+        if not isinstance(name, str):
+            raise InvalidDisclosure("a disclosure's claim name must be a string")
+        #: RFC 9901 §7.1 step 3.2.3.2: reject if the claim name is _sd or ...
+        if name in (SD_KEY, ARRAY_ELEMENT_KEY):
+            raise ReservedClaimName(f"a disclosure uses the reserved claim name {name!r}")
+    return array[0], name, array[-1], _digest(encoded)
 
 
 # -- issuer --------------------------------------------------------------------------------
@@ -448,20 +452,24 @@ def disclosed_claims(payload: Mapping[str, Any], disclosures: Sequence[str]) -> 
     #: sha-256 is used" — govwallet accepts only sha-256.
     if payload.get(SD_ALG_KEY, SD_ALG) != SD_ALG:
         raise UnsupportedDigestAlgorithm(f"unsupported _sd_alg {payload.get(SD_ALG_KEY)!r}")
-    by_digest: dict[str, Disclosure] = {}
+    #: digest -> (claim name or None for an array element, value)
+    by_digest: dict[str, tuple[str | None, Any]] = {}
     for encoded in disclosures:
-        disclosure = Disclosure.parse(encoded)
-        if disclosure.digest in by_digest:
+        _, name, value, digest = _read_disclosure(encoded)
+        if digest in by_digest:
             raise DuplicateDisclosure("the same disclosure is presented twice")
-        by_digest[disclosure.digest] = disclosure
+        by_digest[digest] = (name, value)
     state = _Unpacking(by_digest=by_digest)
     top = {k: v for k, v in payload.items() if k != SD_ALG_KEY}
     claims = state.unpack(top, top_level=True)
     #: 3.5: "If any Disclosure was not referenced by digest value in the Issuer-signed JWT
     #: (directly or recursively via other Disclosures), the SD-JWT MUST be rejected."
-    unreferenced = [d for digest, d in by_digest.items() if digest not in state.used]
-    if unreferenced:
-        names = ", ".join(repr(d.name) if d.name else "an array element" for d in unreferenced)
+    if len(state.used) != len(by_digest):
+        names = ", ".join(
+            repr(name) if name else "an array element"
+            for digest, (name, _) in by_digest.items()
+            if digest not in state.used
+        )
         raise UnreferencedDisclosure(
             f"disclosure(s) not referenced by the signed credential: {names}"
         )
@@ -470,7 +478,8 @@ def disclosed_claims(payload: Mapping[str, Any], disclosures: Sequence[str]) -> 
 
 @dataclass
 class _Unpacking:
-    by_digest: Mapping[str, Disclosure]
+    #: digest -> (claim name or None for an array element, value)
+    by_digest: Mapping[str, tuple[str | None, Any]]
     seen: set[str] = field(default_factory=set)
     used: set[str] = field(default_factory=set)
 
@@ -501,18 +510,19 @@ class _Unpacking:
             disclosure = self.by_digest.get(digest)
             if disclosure is None:
                 continue  # undisclosed, or a decoy
+            name, value = disclosure
             #: 3.2.3.1: an array-element disclosure referenced from _sd MUST be rejected.
-            if disclosure.name is None:
+            if name is None:
                 raise InvalidDisclosure("an array-element disclosure is referenced as a claim")
             #: SD-JWT VC §3.2.2: these claims MUST NOT be selectively disclosed.
-            if top_level and disclosure.name in NEVER_DISCLOSABLE:
-                raise ReservedClaimName(f"{disclosure.name!r} must not be selectively disclosed")
+            if top_level and name in NEVER_DISCLOSABLE:
+                raise ReservedClaimName(f"{name!r} must not be selectively disclosed")
             #: 3.2.3.3: "If the claim name already exists at the level of the _sd key, the
             #: SD-JWT MUST be rejected."
-            if disclosure.name in result:
-                raise ClaimNameCollision(f"the claim {disclosure.name!r} is disclosed twice")
+            if name in result:
+                raise ClaimNameCollision(f"the claim {name!r} is disclosed twice")
             self.used.add(digest)
-            result[disclosure.name] = self.unpack(disclosure.value)
+            result[name] = self.unpack(value)
         return result
 
     def _unpack_array(self, node: list[Any]) -> list[Any]:
@@ -526,10 +536,10 @@ class _Unpacking:
                     continue  # 3.3.2: undisclosed elements are removed
                 #: 3.3.2.1: an object-property disclosure referenced from an array MUST be
                 #: rejected.
-                if disclosure.name is not None:
+                if disclosure[0] is not None:
                     raise InvalidDisclosure("a claim disclosure is referenced as an array element")
                 self.used.add(digest)
-                result.append(self.unpack(disclosure.value))
+                result.append(self.unpack(disclosure[1]))
             else:
                 result.append(self.unpack(element))
         return result
