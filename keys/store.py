@@ -195,10 +195,9 @@ class KeyStore:
 
     def jwks(self, session: Session, *, owner: str) -> dict[str, Any]:
         """The public JWK Set (RFC 7517 §5) of ``owner``: next, active and retired keys."""
-        with self._lock:
-            cached = self._jwks.get(owner)
-            if cached is not None and cached[1] > time.monotonic():
-                return cached[0]
+        cached = self.cached_jwks(owner)
+        if cached is not None:
+            return cached
         rows = session.scalars(
             select(SigningKey)
             .where(SigningKey.owner == owner, SigningKey.state.in_(PUBLISHED_STATES))
@@ -208,6 +207,18 @@ class KeyStore:
         with self._lock:
             self._jwks[owner] = (doc, time.monotonic() + self._active_ttl)
         return doc
+
+    def cached_jwks(self, owner: str) -> dict[str, Any] | None:
+        """``owner``'s JWK Set if it is cached and fresh (no database access), else None.
+
+        The same object comes back until the cache expires or is invalidated, so callers
+        may keep what they derive from it (its serialized bytes) keyed by identity.
+        """
+        with self._lock:
+            cached = self._jwks.get(owner)
+            if cached is not None and cached[1] > time.monotonic():
+                return cached[0]
+        return None
 
     def public_jwk(self, session: Session, *, kid: str) -> dict[str, Any]:
         row = session.scalars(select(SigningKey).where(SigningKey.kid == kid)).one_or_none()

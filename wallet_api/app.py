@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -17,9 +18,12 @@ from licenses.codes import RegistryError
 from licenses.errors import CredentialError
 from wallet_api import problems
 from wallet_api.csrf import CsrfError, CsrfProtection
+from wallet_api.hot_paths import Endpoint, HotPaths
 from wallet_api.logs import configure_logging
 from wallet_api.middleware import RequestContextMiddleware
+from wallet_api.oauth_documents import ProviderDocuments
 from wallet_api.oauth_logout import LogoutDeliveryLoop
+from wallet_api.oauth_server import MalformedOAuthRequest, malformed_request
 from wallet_api.oauth_setup import build_provider
 from wallet_api.routes import account, health, jwks
 from wallet_api.routes import licenses as license_routes
@@ -40,6 +44,16 @@ from wallet_api.runtime import Runtime
 from wallet_api.settings import DevelopmentSecretWarning, Settings, load_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
+#: What relying platforms call most (bench scenarios 1-3), served by wallet_api.hot_paths
+#: straight to the same endpoint functions the FastAPI routes use.
+HOT_PATHS: dict[tuple[str, str], Endpoint] = {
+    ("GET", "/.well-known/openid-configuration"): oidc_routes.discovery,
+    ("GET", "/jwks.json"): jwks.provider_jwks,
+    ("POST", "/token"): oidc_routes.token_endpoint,
+    ("GET", "/userinfo"): oidc_routes.userinfo_endpoint,
+    ("POST", "/userinfo"): oidc_routes.userinfo_endpoint,
+    ("POST", "/introspect"): oidc_routes.introspection_endpoint,
+}
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -49,6 +63,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Blocking work holds at most one pooled connection per thread: as many threads as
+        # connections, so a burst never opens (and then closes) overflow connections.
+        to_thread.current_default_thread_limiter().total_tokens = settings.database_pool_size
         app.state.logout_loop.start()
         yield
         await app.state.logout_loop.stop()
@@ -66,6 +83,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     problems.install(app, CsrfError, IdentityError, OidcError)
     app.state.provider = build_provider(runtime)
+    app.state.provider_documents = ProviderDocuments(app.state.provider)
     app.state.logout_loop = LogoutDeliveryLoop(
         app.state.provider, interval=settings.backchannel_logout_interval_seconds
     )
@@ -75,6 +93,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(account.router)
     app.include_router(oidc_routes.router)
     app.include_router(login_routes.router)
+    app.add_exception_handler(MalformedOAuthRequest, malformed_request)
     app.add_exception_handler(RegistryError, problems.domain_error)
     app.add_exception_handler(CredentialError, problems.domain_error)
     app.include_router(license_routes.router)
@@ -90,6 +109,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(online_qr_routes.router)
     app.include_router(sharing_routes.router)
     app.include_router(shares_page_routes.router)
+    app.add_middleware(HotPaths, endpoints=HOT_PATHS, handlers=app.exception_handlers)
     app.add_middleware(RequestContextMiddleware, https=settings.issuer.scheme == "https")
     return app
 

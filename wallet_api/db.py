@@ -51,10 +51,43 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
+    # No pre-ping: it costs a round trip on every checkout, on every request. A connection
+    # the server dropped fails its first statement instead; SQLAlchemy recognises the
+    # disconnect and invalidates the whole pool, so only requests already holding a dead
+    # connection fail (5xx, nothing written) and the next ones reconnect. TCP keepalives
+    # find dead peers on idle connections; recycling bounds a connection's age.
     return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        connect_args={"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10},
     )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+class ReadOnlySessionError(RuntimeError):
+    """A read-only session was asked to write: a programming error, never user input."""
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    raise ReadOnlySessionError("this session is read-only; use Runtime.sessions to write")
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for requests that only read, in autocommit mode.
+
+    Each statement is its own transaction, so a read costs one round trip instead of
+    three (``BEGIN``, the query, and the ``ROLLBACK`` when the connection goes back to the
+    pool). Reads in one session do not share a snapshot; a flush is refused.
+    """
+    factory = sessionmaker(
+        bind=engine.execution_options(isolation_level="AUTOCOMMIT"),
+        expire_on_commit=False,
+        autoflush=False,
+    )
+    event.listen(factory, "before_flush", _refuse_writes)
+    return factory

@@ -70,10 +70,15 @@ RegistryDep = Annotated[Registry, Depends(get_registry)]
 # -- the OpenID provider (identity/oidc) -------------------------------------------------
 
 
-async def get_provider(request: Request) -> StarletteProvider:
-    # async: resolved on the event loop, no thread-pool hop on the token endpoint's hot path
+def provider_of(request: Request) -> StarletteProvider:
+    """The provider, for endpoints served by ``wallet_api.hot_paths`` (no dependencies)."""
     provider: StarletteProvider = request.app.state.provider
     return provider
+
+
+async def get_provider(request: Request) -> StarletteProvider:
+    # async: resolved on the event loop, no thread-pool hop
+    return provider_of(request)
 
 
 ProviderDep = Annotated[StarletteProvider, Depends(get_provider)]

@@ -32,6 +32,15 @@ URLENCODED = "application/x-www-form-urlencoded"
 FORM_TYPES = (URLENCODED, "multipart/form-data")
 
 
+class MalformedOAuthRequest(Exception):
+    """A request Authlib cannot be given (too many parameters): RFC 6749 ``invalid_request``."""
+
+
+async def malformed_request(_request: Request, exc: Exception) -> Response:
+    """The application's exception handler for :class:`MalformedOAuthRequest`."""
+    return invalid_request(str(exc))
+
+
 class StarlettePayload(OAuth2Payload):
     def __init__(self, pairs: list[tuple[str, str]]) -> None:
         self._datalist: defaultdict[str, list[str]] = defaultdict(list)
@@ -132,8 +141,10 @@ async def read_request(
     elif request.method == "POST" and content_type.startswith(FORM_TYPES):
         data: FormData = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
         form = [(k, v) for k, v in data.multi_items() if isinstance(v, str)]
-    query = list(request.query_params.multi_items())
-    uri = issuer + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    # From the ASGI scope: building Starlette's URL and QueryParams costs more than this.
+    query_string = request.scope["query_string"].decode("latin-1")
+    query = _pairs(query_string)
+    uri = issuer + request.scope["path"] + (f"?{query_string}" if query_string else "")
     return StarletteOAuth2Request(
         method=request.method,
         uri=uri,
@@ -147,8 +158,16 @@ async def read_request(
 def _urlencoded(body: bytes) -> list[tuple[str, str]]:
     """RFC 6749 appendix B: UTF-8 ``application/x-www-form-urlencoded``; undecodable
     bytes are replaced, so a bad body is a bad parameter, never an exception."""
-    text = body.decode("utf-8", errors="replace")
-    return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    return _pairs(body.decode("utf-8", errors="replace"))
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        raise MalformedOAuthRequest(
+            f"The request has more than {MAX_FORM_FIELDS} parameters."
+        ) from None
 
 
 async def read_json_request(request: Request, *, issuer: str) -> StarletteJsonRequest:
@@ -177,8 +196,8 @@ def token_response(provider: StarletteProvider, oauth: StarletteOAuth2Request) -
             response = provider.create_token_response(oauth)
         except ValueError:
             return invalid_request("The request is malformed.")
-        if response.status_code == 200:
-            db.commit()
+        if response.status_code == 200 and db.in_transaction():
+            db.commit()  # client_credentials touches no table: nothing to commit
     return response
 
 

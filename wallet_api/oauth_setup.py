@@ -37,6 +37,7 @@ def build_provider(runtime: Runtime) -> StarletteProvider:
         config=config,
         keystore=runtime.keystore,
         sessions=runtime.sessions,
+        read_sessions=runtime.read_sessions,
         master=settings.master_secret,
         identity=runtime.identity,
     )

@@ -10,12 +10,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from identity.config import IdentityConfig
+from identity.oidc.tokens import PROVIDER_OWNER
 from keys import AesGcmKeyWrapper, KeyStore
-from wallet_api.db import make_engine, make_session_factory
+from wallet_api.db import make_engine, make_read_session_factory, make_session_factory
 from wallet_api.settings import Settings
 
-#: Owner name of the provider's own keys (ID tokens, access tokens, status and trust lists).
-PROVIDER_OWNER = "provider"
+__all__ = ["PROVIDER_ALGORITHMS", "PROVIDER_OWNER", "Runtime"]
 PROVIDER_ALGORITHMS = ("RS256", "ES256")
 
 
@@ -29,6 +29,8 @@ class Runtime:
             settings.effective_database_url, pool_size=settings.database_pool_size
         )
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
+        #: For hot paths that only read (userinfo, introspection): no transaction round trips.
+        self.read_sessions: sessionmaker[Session] = make_read_session_factory(self.engine)
         self.keystore = KeyStore(wrapper=AesGcmKeyWrapper(settings.master_secret))
         #: Citizens' accounts: digests, ciphers, Argon2id, throttle policy, population register.
         self.identity = IdentityConfig.from_settings(settings)

@@ -110,11 +110,15 @@ class Provider(AuthorizationServer):
         sessions: Callable[[], Session],
         master: MasterSecret,
         identity: IdentityConfig,
+        read_sessions: Callable[[], Session] | None = None,
     ) -> None:
         super().__init__(scopes_supported=list(ALL_SCOPES))
         self.config = config
         self.keystore = keystore
         self.sessions = sessions
+        #: Sessions that refuse to write and cost no transaction round trips (userinfo,
+        #: introspection); the ordinary sessions when none are given.
+        self.read_sessions = read_sessions or sessions
         self.digests = ProviderDigests.from_master(master)
         self.identity = identity
         self.clients = ClientRegistry(sessions=sessions, digest=self.digests.client_secret)

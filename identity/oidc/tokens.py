@@ -33,6 +33,7 @@ from identity.oidc.models import (
 from identity.oidc.scopes import scope_list
 from keys import KeyStore
 
+#: Owner name of the provider's own keys (ID tokens, access tokens, status and trust lists).
 PROVIDER_OWNER = "provider"
 ACCESS_TOKEN_ALG = "ES256"  # noqa: S105
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105

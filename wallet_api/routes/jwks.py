@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import APIRouter, Request, Response
 
-from fastapi import APIRouter, Response
-
-from wallet_api.deps import KeyStoreDep, SessionDep
-from wallet_api.runtime import PROVIDER_OWNER
+from wallet_api.oauth_documents import ProviderDocuments
 
 router = APIRouter(tags=["keys"])
 
@@ -16,6 +13,7 @@ router = APIRouter(tags=["keys"])
     "/jwks.json",
     summary="Public keys that sign ID tokens, access tokens, status lists and trust lists",
 )
-def provider_jwks(session: SessionDep, keystore: KeyStoreDep, response: Response) -> Any:
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return keystore.jwks(session, owner=PROVIDER_OWNER)
+async def provider_jwks(request: Request) -> Response:
+    """Served by ``wallet_api.hot_paths`` (no dependencies, cached bytes)."""
+    documents: ProviderDocuments = request.app.state.provider_documents
+    return await documents.jwks()

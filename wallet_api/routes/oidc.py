@@ -18,15 +18,16 @@ from sqlalchemy.orm import Session
 from identity.models import Citizen
 from identity.oidc import services as oidc_services
 from identity.oidc.claims import userinfo_claims
-from identity.oidc.discovery import provider_metadata
 from identity.oidc.errors import InvalidClientMetadata
 from identity.oidc.models import IssuedToken
 from identity.oidc.scopes import OPENID
-from wallet_api.deps import ProviderDep, SessionDep, SettingsDep, SignInDep
+from wallet_api.deps import ProviderDep, SessionDep, SettingsDep, SignInDep, provider_of
 from wallet_api.oauth_bearer import bearer_token
+from wallet_api.oauth_documents import ProviderDocuments
 from wallet_api.oauth_flow import authorize
 from wallet_api.oauth_logout import rp_initiated_logout
 from wallet_api.oauth_server import (
+    StarletteOAuth2Request,
     StarletteProvider,
     invalid_request,
     read_json_request,
@@ -40,13 +41,15 @@ from wallet_api.settings import Settings
 router = APIRouter(tags=["openid"])
 
 
+# The discovery, token, userinfo and introspection endpoints take only the request and
+# answer a Response: wallet_api.hot_paths serves them without FastAPI's routing and
+# dependency machinery (bench scenarios 1-3).
+
+
 @router.get("/.well-known/openid-configuration", summary="OpenID Provider Metadata")
-def discovery(provider: ProviderDep, response: Response) -> dict[str, Any]:
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return provider_metadata(
-        issuer=provider.config.issuer,
-        registration_enabled=provider.config.registration_token is not None,
-    )
+async def discovery(request: Request) -> Response:
+    documents: ProviderDocuments = request.app.state.provider_documents
+    return documents.discovery()
 
 
 @router.get("/authorize", summary="Authorization endpoint (code flow with PKCE)")
@@ -64,7 +67,8 @@ async def authorization_decision(
 
 
 @router.post("/token", summary="Token endpoint")
-async def token_endpoint(request: Request, provider: ProviderDep) -> Response:
+async def token_endpoint(request: Request) -> Response:
+    provider = provider_of(request)
     oauth = await read_request(request, None, issuer=provider.config.issuer)
     if oauth.payload.data.get("grant_type") == "client_credentials":
         # CPU only (cached client, cached key, no database write): no thread-pool hop.
@@ -74,26 +78,35 @@ async def token_endpoint(request: Request, provider: ProviderDep) -> Response:
 
 @router.get("/userinfo", summary="UserInfo endpoint", operation_id="userinfo_get")
 @router.post("/userinfo", summary="UserInfo endpoint (form)", operation_id="userinfo_post")
-async def userinfo_endpoint(
-    request: Request, session: SessionDep, provider: ProviderDep
-) -> dict[str, Any]:
+async def userinfo_endpoint(request: Request) -> Response:
+    provider = provider_of(request)
     form_token = None
     if request.method == "POST" and request.headers.get("content-type", "").startswith(
         "application/x-www-form-urlencoded"
     ):
         form_token = _text((await request.form(max_files=0, max_fields=10)).get("access_token"))
-    return await run(_userinfo, request, session, provider, form_token)
+    return JSONResponse(await run(_userinfo, request, provider, form_token))
 
 
 def _userinfo(
+    request: Request, provider: StarletteProvider, form_token: str | None
+) -> dict[str, Any]:
+    with provider.read_sessions() as session:
+        return _userinfo_claims(request, session, provider, form_token)
+
+
+def _userinfo_claims(
     request: Request, session: Session, provider: StarletteProvider, form_token: str | None
 ) -> dict[str, Any]:
     claims = bearer_token(
         request, session, provider, scopes=(OPENID,), scope_text=OPENID, form_token=form_token
     )
-    row = session.scalars(select(IssuedToken).where(IssuedToken.jti == claims.jti)).one_or_none()
-    citizen = session.get(Citizen, row.citizen_id) if row is not None else None
-    if row is None or citizen is None or row.revoked_at is not None:
+    found = session.execute(
+        select(IssuedToken.revoked_at, Citizen)
+        .join(Citizen, Citizen.id == IssuedToken.citizen_id)
+        .where(IssuedToken.jti == claims.jti)
+    ).one_or_none()
+    if found is None or found.revoked_at is not None:
         raise Problem(
             401,
             "invalid-token",
@@ -103,21 +116,26 @@ def _userinfo(
     #: OpenID Connect Core §5.3.2: "The sub Claim MUST always be returned".
     return userinfo_claims(
         identity=provider.identity,
-        citizen=citizen,
+        citizen=found.Citizen,
         subject=claims.subject,
         scopes=set(claims.scopes),
     )
 
 
 @router.post("/introspect", summary="Token introspection (RFC 7662)")
-async def introspection_endpoint(
-    request: Request, session: SessionDep, provider: ProviderDep
-) -> Response:
-    oauth = await read_request(request, session, issuer=provider.config.issuer)
-    try:
-        return await run(provider.create_endpoint_response, "introspection", oauth)
-    except ValueError:
-        return invalid_request("The request is malformed.")
+async def introspection_endpoint(request: Request) -> Response:
+    provider = provider_of(request)
+    oauth = await read_request(request, None, issuer=provider.config.issuer)
+    return await run(_introspection, provider, oauth)
+
+
+def _introspection(provider: StarletteProvider, oauth: StarletteOAuth2Request) -> Response:
+    with provider.read_sessions() as session:
+        oauth.db = session
+        try:
+            return provider.create_endpoint_response("introspection", oauth)
+        except ValueError:
+            return invalid_request("The request is malformed.")
 
 
 @router.post("/revoke", summary="Token revocation (RFC 7009)")
