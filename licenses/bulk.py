@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from licenses.codes import RegistryError
 from licenses.errors import CredentialError
-from licenses.issuance import AuditHook, IssueOutcome, issue
+from licenses.issuance import AuditHook, BatchItem, IssueOutcome, issue, issue_many
 from licenses.models import Agency, ImportJob
 from licenses.schemas import LicenseCreate
 from licenses.services import Registry
@@ -79,6 +79,16 @@ def pydantic_failure(exc: ValidationError, *, prefix: str = "") -> tuple[str, st
     return f"{prefix}{field}", f"{prefix}{field}: {first.get('msg', 'invalid')}"
 
 
+def _refusal(exc: RegistryError | CredentialError, *, field_prefix: str = "") -> LineFailure:
+    field, detail = getattr(exc, "field", None) or "body", str(exc)
+    if field_prefix and not field.startswith(field_prefix):
+        # Errors raised below issue() name the field without the batch position.
+        if detail.startswith(f"{field}:"):
+            detail = field_prefix + detail
+        field = field_prefix + field
+    return LineFailure(0, field, detail)
+
+
 def issue_one(
     session: Session,
     *,
@@ -107,13 +117,7 @@ def issue_one(
                 field_prefix=field_prefix,
             )
     except (RegistryError, CredentialError) as exc:
-        field, detail = getattr(exc, "field", None) or "body", str(exc)
-        if field_prefix and not field.startswith(field_prefix):
-            # Errors raised below issue() name the field without the batch position.
-            if detail.startswith(f"{field}:"):
-                detail = field_prefix + detail
-            field = field_prefix + field
-        return LineFailure(0, field, detail)
+        return _refusal(exc, field_prefix=field_prefix)
 
 
 def file_digest(path: Path) -> tuple[str, int]:
@@ -160,33 +164,59 @@ def _job(
     return job
 
 
-def _process_line(
-    session: Session,
-    *,
-    registry: Registry,
-    agency: Agency,
-    number: int,
-    text: str,
-    digest: str,
-    audit: AuditHook | None,
-) -> LineFailure | None:
-    if not text.strip():
-        return None
+def _parse_line(number: int, text: str) -> LicenseCreate | LineFailure:
     try:
         body = json.loads(text)
     except json.JSONDecodeError as exc:
         return LineFailure(number, "line", f"line {number}: not JSON ({exc.msg})")
-    outcome = issue_one(
-        session,
-        registry=registry,
-        agency=agency,
-        body=body,
-        idempotency_key=f"import:{digest[:32]}:{number}",
-        audit=audit,
-    )
-    if isinstance(outcome, LineFailure):
-        return LineFailure(number, outcome.field, f"line {number}: {outcome.detail}")
-    return None
+    try:
+        return LicenseCreate.model_validate(body)
+    except ValidationError as exc:
+        field, detail = pydantic_failure(exc)
+        return LineFailure(number, field, f"line {number}: {detail}")
+
+
+def _import_chunk(
+    session: Session,
+    *,
+    registry: Registry,
+    agency: Agency,
+    chunk: Sequence[tuple[int, str]],
+    digest: str,
+    audit: AuditHook | None,
+) -> tuple[int, list[LineFailure]]:
+    """Issue a chunk's lines as one batch: (how many were issued, the refused lines)."""
+    failures: list[LineFailure] = []
+    numbers: list[int] = []
+    items: list[BatchItem] = []
+    for number, text in chunk:
+        if not text.strip():
+            continue
+        parsed = _parse_line(number, text)
+        if isinstance(parsed, LineFailure):
+            failures.append(parsed)
+            continue
+        numbers.append(number)
+        items.append(BatchItem(parsed, idempotency_key=f"import:{digest[:32]}:{number}"))
+    results = issue_many(session, registry=registry, agency=agency, items=items, audit=audit)
+    for number, result in zip(numbers, results, strict=True):
+        if result is not None:
+            refusal = _refusal(result)
+            failures.append(LineFailure(number, refusal.field, f"line {number}: {refusal.detail}"))
+    failures.sort(key=lambda failure: failure.line)
+    return results.count(None), failures
+
+
+def _next_chunk(
+    lines: Iterator[tuple[int, str]], *, stop_at: int, chunk_lines: int
+) -> list[tuple[int, str]]:
+    """The lines up to the next multiple of ``chunk_lines`` (or ``stop_at``)."""
+    chunk = []
+    for number, text in lines:
+        chunk.append((number, text))
+        if number >= stop_at or number % chunk_lines == 0:
+            break
+    return chunk
 
 
 def import_file(
@@ -202,8 +232,10 @@ def import_file(
 ) -> ImportReport:
     """Import (or resume importing) ``path``; commit every ``chunk_lines`` lines.
 
-    ``limit`` stops after that many more lines (the job stays resumable);
-    ``progress(done, total)`` is called after every line.
+    Each chunk is issued as one batch (:func:`licenses.issuance.issue_many`): a refused
+    line is reported and the chunk's other lines are issued. ``limit`` stops after that
+    many more lines (the job stays resumable); ``progress(done, total)`` is called for
+    every line once its chunk is written, before the chunk commits.
     """
     agency_id = uuid.UUID(str(agency_id))
     if not path.is_file():
@@ -227,27 +259,19 @@ def import_file(
                     raise ImportFileError(
                         f"FILE: another import of this file is running (at line {job.last_line})"
                     )
-                failures: list[LineFailure] = []
-                issued = 0
-                for number, text in lines:
-                    failure = _process_line(
-                        session,
-                        registry=registry,
-                        agency=agency,
-                        number=number,
-                        text=text,
-                        digest=digest,
-                        audit=audit,
-                    )
-                    if failure is not None:
-                        failures.append(failure)
-                    elif text.strip():
-                        issued += 1
+                chunk = _next_chunk(lines, stop_at=stop_at, chunk_lines=chunk_lines)
+                issued, failures = _import_chunk(
+                    session,
+                    registry=registry,
+                    agency=agency,
+                    chunk=chunk,
+                    digest=digest,
+                    audit=audit,
+                )
+                for number, _ in chunk:
                     done = number
                     if progress is not None:
                         progress(done, total)
-                    if done >= stop_at or done % chunk_lines == 0:
-                        break
                 _record(job, registry=registry, done=done, issued=issued, failures=failures)
                 job.state = "done" if done >= total else "running"
     except UnicodeDecodeError as exc:

@@ -12,33 +12,36 @@ import hashlib
 import json
 import secrets
 import string
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 from joserfc.errors import JoseError
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from licenses import catalogue, identifiers, sdjwt
+from licenses.audit.services import EntryDraft, append_entries, append_entry
 from licenses.codes import (
     HOLDER_CODE_TYPE_RESIDENT_ID,
     RegistryError,
     validate_id_number,
     validate_region_code,
 )
+from licenses.errors import CredentialError
 from licenses.jose import import_public_jwk
 from licenses.models import Agency, IdempotencyKey, License, LicenseStatus, LicenseType
 from licenses.schemas import LicenseCreate, Reissue
 from licenses.services import AGENCY_ALG, Registry
 from licenses.status import (
     InvalidStatusTransition,
+    StatusEntry,
     allocate,
     change_status,
     lock_license,
-    publish,
     status_claim,
 )
 
@@ -79,6 +82,13 @@ class InvalidHolderKey(RegistryError):
     status = 422
 
 
+class LicenseNotStored(RegistryError):
+    """A batch item the database refused although every check passed (a constraint)."""
+
+    code = "license-not-stored"
+    status = 409
+
+
 @dataclass(frozen=True, slots=True)
 class IssueOutcome:
     license: License
@@ -112,8 +122,19 @@ def _check_holder_jwk(jwk: dict[str, Any] | None, *, field: str) -> dict[str, An
     return dict(jwk)
 
 
-def _authorised_type(session: Session, *, agency: Agency, type_code: str) -> LicenseType:
-    license_type = catalogue.get_type(session, code=type_code, field="type")
+def _authorised_type(
+    session: Session,
+    *,
+    agency: Agency,
+    type_code: str,
+    known: dict[str, LicenseType] | None = None,
+) -> LicenseType:
+    """The catalogue entry, if the agency may issue it; ``known`` caches it for a batch."""
+    license_type = known.get(type_code) if known is not None else None
+    if license_type is None:
+        license_type = catalogue.get_type(session, code=type_code, field="type")
+        if known is not None:
+            known[type_code] = license_type
     if license_type.code not in {t.code for t in agency.license_types}:
         raise NotAuthorisedForType(
             f"type: {agency.name} is not authorised to issue {license_type.code} "
@@ -196,42 +217,56 @@ def _find_idempotent(session: Session, *, agency: Agency, key: str) -> Idempoten
     ).one_or_none()
 
 
-def _replay(session: Session, *, record: IdempotencyKey, body_hash: str) -> IssueOutcome:
+def _check_key(idempotency_key: str) -> None:
+    if not 1 <= len(idempotency_key) <= 255 or not idempotency_key.isprintable():
+        raise InvalidIdempotencyKey(
+            "Idempotency-Key: 1 to 255 printable characters", field="Idempotency-Key"
+        )
+
+
+def _check_replay(record: IdempotencyKey, *, body_hash: str) -> None:
     if record.request_hash != body_hash:
         raise IdempotencyKeyReused(
             "Idempotency-Key: this key was used with a different request body; "
             "use a new key for a new license",
             field="Idempotency-Key",
         )
+
+
+def _replay(session: Session, *, record: IdempotencyKey, body_hash: str) -> IssueOutcome:
+    _check_replay(record, body_hash=body_hash)
     return IssueOutcome(session.get_one(License, record.license_id), replayed=True)
 
 
-def issue(
-    session: Session,
+@dataclass(frozen=True, slots=True)
+class CheckedRequest:
+    """A request that passed every check: what its license row and credential are made of."""
+
+    license_type: LicenseType
+    holder_code: str
+    holder_name: str
+    holder_jwk: dict[str, Any] | None
+    fields: dict[str, Any]
+    area_code: str
+    valid_from: date
+    valid_until: date | None
+    service_item: str | None
+    license_number: str | None
+
+
+def check_request(
+    request: LicenseCreate,
     *,
     registry: Registry,
-    agency: Agency,
-    request: LicenseCreate,
-    idempotency_key: str | None = None,
-    audit: AuditHook | None = None,
+    license_type: LicenseType,
     field_prefix: str = "",
-) -> IssueOutcome:
-    """Validate and issue one license (flushes; the caller commits)."""
-    body_hash = request_hash(request.model_dump(mode="json"))
-    if idempotency_key is not None:
-        if not 1 <= len(idempotency_key) <= 255 or not idempotency_key.isprintable():
-            raise InvalidIdempotencyKey(
-                "Idempotency-Key: 1 to 255 printable characters", field="Idempotency-Key"
-            )
-        record = _find_idempotent(session, agency=agency, key=idempotency_key)
-        if record is not None:
-            return _replay(session, record=record, body_hash=body_hash)
+) -> CheckedRequest:
+    """Every check of a request after its type (no database access); the first failure raises."""
 
     def name(field: str) -> str:
         return f"{field_prefix}{field}"
 
     today = registry.today()
-    license_type = _authorised_type(session, agency=agency, type_code=request.type)
     holder_code = validate_id_number(
         request.holder.id_number, field=name("holder.id_number"), today=today
     )
@@ -250,30 +285,115 @@ def issue(
             f"{name('valid_until')}: the license would already have expired",
             field=name("valid_until"),
         )
-    serial = new_serial(today)
+    return CheckedRequest(
+        license_type=license_type,
+        holder_code=holder_code,
+        holder_name=holder_name,
+        holder_jwk=holder_jwk,
+        fields=request.fields,
+        area_code=area_code,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        service_item=request.service_item,
+        license_number=request.license_number,
+    )
+
+
+def _first_version(
+    session: Session,
+    *,
+    registry: Registry,
+    agency: Agency,
+    checked: CheckedRequest,
+    entry: StatusEntry,
+) -> License:
+    """The row (not yet added to the session) and signed credential of a new license."""
+    serial = new_serial(registry.today())
     identifier = identifiers.build(
-        type_code=license_type.code, issuer_code=agency.credit_code, serial=serial, version=1
+        type_code=checked.license_type.code,
+        issuer_code=agency.credit_code,
+        serial=serial,
+        version=1,
+    )
+    return _license_row(
+        session,
+        registry=registry,
+        agency=agency,
+        license_type=checked.license_type,
+        identifier=identifier,
+        entry=entry,
+        holder_code=checked.holder_code,
+        holder_name=checked.holder_name,
+        holder_jwk=checked.holder_jwk,
+        fields=checked.fields,
+        valid_from=checked.valid_from,
+        valid_until=checked.valid_until,
+        area_code=checked.area_code,
+        service_item=checked.service_item,
+        license_number=checked.license_number or serial,
+    )
+
+
+def _issued_entry(agency: Agency, row: License) -> EntryDraft:
+    return EntryDraft(
+        actor=f"agency:{agency.credit_code}",
+        action="license.issued",
+        subject=row.identifier,
+        details={"type": row.type_code, "version": 1, "status_index": row.status_index},
+    )
+
+
+def _write_audit(
+    session: Session, audit: AuditHook | None, drafts: Sequence[EntryDraft], *, now: datetime
+) -> None:
+    """The registry's own hook writes a batch at once; any other is called per entry."""
+    if audit is None or not drafts:
+        return
+    if audit is append_entry:
+        append_entries(session, drafts, now=now)
+        return
+    for draft in drafts:
+        audit(
+            session,
+            actor=draft.actor,
+            action=draft.action,
+            subject=draft.subject,
+            details=draft.details,
+            now=now,
+        )
+
+
+def issue(
+    session: Session,
+    *,
+    registry: Registry,
+    agency: Agency,
+    request: LicenseCreate,
+    idempotency_key: str | None = None,
+    audit: AuditHook | None = None,
+    field_prefix: str = "",
+) -> IssueOutcome:
+    """Validate and issue one license (flushes; the caller commits)."""
+    body_hash = request_hash(request.model_dump(mode="json"))
+    if idempotency_key is not None:
+        _check_key(idempotency_key)
+        record = _find_idempotent(session, agency=agency, key=idempotency_key)
+        if record is not None:
+            return _replay(session, record=record, body_hash=body_hash)
+    license_type = _authorised_type(session, agency=agency, type_code=request.type)
+    checked = check_request(
+        request, registry=registry, license_type=license_type, field_prefix=field_prefix
     )
     try:
         # One savepoint for the license and its key: if a concurrent request with the same
         # key committed first, both vanish and that request's license is the answer.
         with session.begin_nested():
-            row = _new_row(
-                session,
-                registry=registry,
-                agency=agency,
-                license_type=license_type,
-                identifier=identifier,
-                holder_code=holder_code,
-                holder_name=holder_name,
-                holder_jwk=holder_jwk,
-                fields=request.fields,
-                valid_from=valid_from,
-                valid_until=valid_until,
-                area_code=area_code,
-                service_item=request.service_item,
-                license_number=request.license_number or serial,
+            (entry,) = allocate(session, now=registry.now())
+            row = _first_version(
+                session, registry=registry, agency=agency, checked=checked, entry=entry
             )
+            session.add(row)
+            session.flush()  # the key refers to the row: no relationship orders the two
             if idempotency_key is not None:
                 session.add(
                     IdempotencyKey(
@@ -294,25 +414,196 @@ def issue(
         if record is None:
             raise
         return _replay(session, record=record, body_hash=body_hash)
-    if audit is not None:
-        audit(
-            session,
-            actor=f"agency:{agency.credit_code}",
-            action="license.issued",
-            subject=row.identifier,
-            details={"type": license_type.code, "version": 1, "status_index": row.status_index},
-            now=registry.now(),
-        )
+    _write_audit(session, audit, [_issued_entry(agency, row)], now=registry.now())
     return IssueOutcome(row, replayed=False)
 
 
-def _new_row(
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    request: LicenseCreate
+    idempotency_key: str | None = None
+
+
+#: What :func:`issue_many` answers per item: ``None`` when issued (or replayed), else why not.
+Refusal = RegistryError | CredentialError
+
+
+class _OneByOne(Exception):
+    """The batch cannot be written at once; issue it item by item instead."""
+
+
+def issue_many(
+    session: Session,
+    *,
+    registry: Registry,
+    agency: Agency,
+    items: Sequence[BatchItem],
+    audit: AuditHook | None = None,
+) -> list[Refusal | None]:
+    """Issue each item exactly as :func:`issue` would, in a few statements for the batch.
+
+    One query finds the batch's idempotency keys, one locked update reserves its status
+    entries, and the licenses, keys and audit entries go in with one multi-row ``INSERT``
+    each (one savepoint for the lot). An item that fails a check is refused and writes
+    nothing; the others are issued. If the writes hit a constraint (say a concurrent
+    request took one of the keys), the savepoint is rolled back and every item is issued
+    by :func:`issue` in its own savepoint, so the good ones still land and the bad one is
+    refused. Flushes; the caller commits.
+    """
+    results: list[Refusal | None] = [None] * len(items)
+    hashes = [request_hash(item.request.model_dump(mode="json")) for item in items]
+    records = _known_keys(session, agency=agency, items=items)
+    known: dict[str, LicenseType] = {}
+    todo: list[tuple[int, CheckedRequest]] = []
+    later: list[int] = []  # a key seen earlier in this batch: answered once that one is written
+    claimed: set[str] = set()
+    for position, item in enumerate(items):
+        key = item.idempotency_key
+        try:
+            if key is not None:
+                _check_key(key)
+                if key in records:
+                    _check_replay(records[key], body_hash=hashes[position])
+                    continue
+                if key in claimed:
+                    later.append(position)
+                    continue
+            license_type = _authorised_type(
+                session, agency=agency, type_code=item.request.type, known=known
+            )
+            checked = check_request(item.request, registry=registry, license_type=license_type)
+        except RegistryError as exc:
+            results[position] = exc
+            continue
+        if key is not None:
+            claimed.add(key)
+        todo.append((position, checked))
+    if todo:
+        try:
+            _write_batch(
+                session,
+                registry=registry,
+                agency=agency,
+                todo=todo,
+                items=items,
+                hashes=hashes,
+                audit=audit,
+            )
+        except (_OneByOne, IntegrityError):
+            for position, _ in todo:
+                results[position] = _issue_alone(
+                    session, registry=registry, agency=agency, item=items[position], audit=audit
+                )
+    if later:
+        again = issue_many(
+            session,
+            registry=registry,
+            agency=agency,
+            items=[items[position] for position in later],
+            audit=audit,
+        )
+        for position, result in zip(later, again, strict=True):
+            results[position] = result
+    return results
+
+
+def _known_keys(
+    session: Session, *, agency: Agency, items: Sequence[BatchItem]
+) -> dict[str, IdempotencyKey]:
+    keys = {item.idempotency_key for item in items if item.idempotency_key is not None}
+    if not keys:
+        return {}
+    rows = session.scalars(
+        select(IdempotencyKey).where(
+            IdempotencyKey.agency_id == agency.id, IdempotencyKey.key.in_(keys)
+        )
+    )
+    return {row.key: row for row in rows}
+
+
+def _write_batch(
+    session: Session,
+    *,
+    registry: Registry,
+    agency: Agency,
+    todo: Sequence[tuple[int, CheckedRequest]],
+    items: Sequence[BatchItem],
+    hashes: Sequence[str],
+    audit: AuditHook | None,
+) -> None:
+    now = registry.now()
+    with session.begin_nested():
+        entries = allocate(session, now=now, count=len(todo))
+        rows, keys = [], []
+        for (position, checked), entry in zip(todo, entries, strict=True):
+            try:
+                row = _first_version(
+                    session, registry=registry, agency=agency, checked=checked, entry=entry
+                )
+            except (RegistryError, CredentialError) as exc:
+                # Refused only now: issue the batch one by one so no entry is left unused.
+                raise _OneByOne from exc
+            rows.append(row)
+            key = items[position].idempotency_key
+            if key is not None:
+                keys.append(
+                    {
+                        "id": uuid.uuid4(),
+                        "agency_id": agency.id,
+                        "key": key,
+                        "request_hash": hashes[position],
+                        "license_id": row.id,
+                        "created_at": now,
+                    }
+                )
+        session.execute(insert(License), [_column_values(row) for row in rows])
+        if keys:
+            session.execute(insert(IdempotencyKey), keys)
+        _write_audit(session, audit, [_issued_entry(agency, row) for row in rows], now=now)
+
+
+def _issue_alone(
+    session: Session,
+    *,
+    registry: Registry,
+    agency: Agency,
+    item: BatchItem,
+    audit: AuditHook | None,
+) -> Refusal | None:
+    try:
+        with session.begin_nested():
+            issue(
+                session,
+                registry=registry,
+                agency=agency,
+                request=item.request,
+                idempotency_key=item.idempotency_key,
+                audit=audit,
+            )
+    except (RegistryError, CredentialError) as exc:
+        return exc
+    except IntegrityError as exc:
+        return LicenseNotStored(
+            f"could not be stored: {type(exc.orig).__name__ if exc.orig else 'constraint'}"
+        )
+    return None
+
+
+_LICENSE_COLUMNS = tuple(attr.key for attr in License.__mapper__.column_attrs)
+
+
+def _column_values(row: License) -> dict[str, Any]:
+    return {key: getattr(row, key) for key in _LICENSE_COLUMNS}
+
+
+def _license_row(
     session: Session,
     *,
     registry: Registry,
     agency: Agency,
     license_type: LicenseType,
     identifier: identifiers.LicenseIdentifier,
+    entry: StatusEntry,
     holder_code: str,
     holder_name: str,
     holder_jwk: dict[str, Any] | None,
@@ -324,10 +615,11 @@ def _new_row(
     license_number: str,
     previous: License | None = None,
 ) -> License:
+    """A license version and its signed credential, not yet added to the session."""
     now = registry.now()
-    entry = allocate(session, now=now)
     text_id = str(identifier)
     row = License(
+        id=uuid.uuid4(),
         identifier=text_id,
         type_code=license_type.code,
         type_name=license_type.name_zh,
@@ -352,16 +644,15 @@ def _new_row(
         area_code=area_code,
         service_item=service_item,
         status=LicenseStatus.VALID.value,
+        status_reason=None,
+        status_changed_at=None,
         status_list_id=entry.list_row.id,
         status_index=entry.index,
-        credential="",
         previous_id=previous.id if previous is not None else None,
         created_at=now,
     )
     row.agency = agency
     row.status_list = entry.list_row
-    session.add(row)
-    session.flush()
     row.credential = _credential(
         session,
         registry=registry,
@@ -370,7 +661,6 @@ def _new_row(
         holder_code=holder_code,
         fields=fields,
     )
-    publish(session, license_row=row, now=now)
     return row
 
 
@@ -437,12 +727,14 @@ def reissue(
         reason=f"superseded by version {new_identifier.version:03d}: {request.reason}",
         audit=None,
     )
-    row = _new_row(
+    (entry,) = allocate(session, now=registry.now())
+    row = _license_row(
         session,
         registry=registry,
         agency=agency,
         license_type=license_type,
         identifier=new_identifier,
+        entry=entry,
         holder_code=holder_code_of(registry, license_row),
         holder_name=request.holder_name or license_row.holder_name,
         holder_jwk=holder_jwk,
@@ -454,6 +746,8 @@ def reissue(
         license_number=license_row.license_number,
         previous=license_row,
     )
+    session.add(row)
+    session.flush()
     if audit is not None:
         audit(
             session,

@@ -109,30 +109,49 @@ def _new_list(session: Session, *, now: datetime) -> StatusList:
     return row
 
 
-def allocate(session: Session, *, now: datetime) -> StatusEntry:
-    """Reserve the next free entry (VALID) of the current list, opening a new list when full.
+def allocate(session: Session, *, now: datetime, count: int = 1) -> list[StatusEntry]:
+    """Reserve the next ``count`` free entries (VALID), opening a new list when one fills.
 
-    The read-modify-write runs under a lock: ``SELECT … FOR UPDATE`` on PostgreSQL, the
-    write lock a savepoint takes on SQLite (``wallet_api.db``); ``populate_existing``
-    re-reads a row this session loaded earlier. Concurrent issuance on several nodes
-    never hands out one index twice; the unique constraint on (list, index) is the
-    second line of defence.
+    One locked read-modify-write per list touched, however many entries: ``SELECT … FOR
+    UPDATE`` on PostgreSQL, the write lock a savepoint takes on SQLite
+    (``wallet_api.db``); ``populate_existing`` re-reads a row this session loaded earlier.
+    Concurrent issuance on several nodes never hands out one index twice; the unique
+    constraint on (list, index) is the second line of defence. A reserved entry already
+    reads VALID (a new list is all zeros and only reserved entries ever change), so
+    issuing needs no :func:`publish`; the list's version still moves, so its ETag does.
     """
+    entries: list[StatusEntry] = []
     with session.begin_nested():
-        row = session.scalars(
-            select(StatusList)
-            .where(StatusList.next_index < StatusList.capacity)
-            .order_by(StatusList.updated_at.desc(), StatusList.list_id)
-            .limit(1)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).first()
-        if row is None:
-            row = _new_list(session, now=now)
-        index = row.next_index
-        row.next_index = index + 1
-        session.flush()
-    return StatusEntry(row, index)
+        while len(entries) < count:
+            row = session.scalars(
+                select(StatusList)
+                .where(StatusList.next_index < StatusList.capacity)
+                .order_by(StatusList.updated_at.desc(), StatusList.list_id)
+                .limit(1)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).first()
+            if row is None:
+                row = _new_list(session, now=now)
+            start = row.next_index
+            stop = min(row.capacity, start + count - len(entries))
+            _ensure_valid(row, range(start, stop))
+            entries += [StatusEntry(row, index) for index in range(start, stop)]
+            row.next_index = stop
+            row.version += 1
+            row.updated_at = now
+            session.flush()
+    return entries
+
+
+def _ensure_valid(row: StatusList, indexes: range) -> None:
+    """Reserved entries must read VALID; they always do unless a list was edited by hand."""
+    entries = _entries(row)
+    stale = [index for index in indexes if index < entries.size and entries.get(index) != VALID]
+    for index in stale:
+        entries.set(index, VALID)
+    if stale:
+        row.bits = entries.to_bytes()
 
 
 def _entries(row: StatusList) -> statuslist.StatusList:

@@ -18,15 +18,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from keys import KeyedDigest, KeyStore, KeyStoreError, MasterSecret
@@ -183,6 +185,52 @@ def _lock_head(session: Session, *, now: datetime) -> AuditHead:
     return head
 
 
+def _checked_details(*, actor: str, action: str, subject: str, details: Mapping[str, Any]) -> str:
+    """Refuse a malformed entry or one holding an identity number; the details as hashed."""
+    _text(actor, field="actor", max_length=200)
+    _text(subject, field="subject", max_length=200)
+    if not isinstance(action, str) or len(action) > 64 or not _ACTION.fullmatch(action):
+        raise InvalidAuditEntry(
+            "action: a dotted lower-case verb such as 'license.issued' is required",
+            field="action",
+        )
+    details_text = _details_text(details)
+    _refuse_identity_numbers(actor, field="actor")
+    _refuse_identity_numbers(subject, field="subject")
+    _refuse_identity_numbers(details, field="details")
+    return details_text
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedEntry:
+    """An entry whose fields passed every input check, not yet in the chain."""
+
+    occurred_at: datetime
+    actor: str
+    action: str
+    subject: str
+    details: str
+
+
+def check_entry(
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    details: Mapping[str, Any],
+    now: datetime | None = None,
+) -> CheckedEntry:
+    """Every input check of :func:`append_entry`, without touching the database."""
+    details_text = _checked_details(actor=actor, action=action, subject=subject, details=details)
+    return CheckedEntry(
+        occurred_at=_instant(now),
+        actor=actor,
+        action=action,
+        subject=subject,
+        details=details_text,
+    )
+
+
 def append_entry(
     session: Session,
     *,
@@ -199,38 +247,108 @@ def append_entry(
     the new head is sealed at once (one ES256 signature), so even the last entry
     cannot be deleted unnoticed.
     """
-    _text(actor, field="actor", max_length=200)
-    _text(subject, field="subject", max_length=200)
-    if not isinstance(action, str) or len(action) > 64 or not _ACTION.fullmatch(action):
-        raise InvalidAuditEntry(
-            "action: a dotted lower-case verb such as 'license.issued' is required",
-            field="action",
-        )
-    details_text = _details_text(details)
-    _refuse_identity_numbers(actor, field="actor")
-    _refuse_identity_numbers(subject, field="subject")
-    _refuse_identity_numbers(details, field="details")
-    moment = _instant(now)
-
-    head = _lock_head(session, now=moment)
-    entry = AuditEntry(
-        seq=head.seq + 1,
-        occurred_at=moment,
-        actor=actor,
-        action=action,
-        subject=subject,
-        details=details_text,
-        prev_hash=head.entry_hash,
-    )
-    entry.entry_hash = _recomputed_hash(entry)
-    session.add(entry)
-    head.seq = entry.seq
-    head.entry_hash = entry.entry_hash
-    head.updated_at = moment
-    session.flush()
+    checked = check_entry(actor=actor, action=action, subject=subject, details=details, now=now)
+    (entry,) = append_checked(session, [checked])
     if keystore is not None:
-        seal(session, keystore=keystore, now=moment)
+        seal(session, keystore=keystore, now=checked.occurred_at)
     return entry
+
+
+def append_checked(session: Session, entries: Sequence[CheckedEntry]) -> list[AuditEntry]:
+    """Chain checked entries, in order, in the caller's transaction (not committed).
+
+    Three statements however many entries: take the head (an ``UPDATE … RETURNING``
+    that locks it), insert the entries (one multi-row ``INSERT``), move the head. The
+    answered entries are not loaded into the session.
+    """
+    if not entries:
+        return []
+    session.flush()
+    seq, prev_hash = _take_head(session, now=entries[0].occurred_at)
+    rows = []
+    for checked in entries:
+        seq += 1
+        entry = AuditEntry(
+            id=uuid.uuid4(),
+            seq=seq,
+            occurred_at=checked.occurred_at,
+            actor=checked.actor,
+            action=checked.action,
+            subject=checked.subject,
+            details=checked.details,
+            prev_hash=prev_hash,
+        )
+        entry.entry_hash = prev_hash = _recomputed_hash(entry)
+        rows.append(entry)
+    session.execute(
+        insert(AuditEntry),
+        [{column: getattr(row, column) for column in _ENTRY_COLUMNS} for row in rows],
+    )
+    #: "evaluate" updates a head this session loaded, without another query.
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == HEAD_ID)
+        .values(seq=seq, entry_hash=prev_hash, updated_at=entries[-1].occurred_at)
+        .execution_options(synchronize_session="evaluate")
+    )
+    return rows
+
+
+_ENTRY_COLUMNS = (
+    "id",
+    "seq",
+    "occurred_at",
+    "actor",
+    "action",
+    "subject",
+    "details",
+    "prev_hash",
+    "entry_hash",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDraft:
+    """One entry of a batch for :func:`append_entries`: all of it but the time."""
+
+    actor: str
+    action: str
+    subject: str
+    details: Mapping[str, Any]
+
+
+def append_entries(
+    session: Session, drafts: Sequence[EntryDraft], *, now: datetime | None = None
+) -> list[AuditEntry]:
+    """:func:`append_entry` for many entries at once (same checks, one head lock)."""
+    return append_checked(
+        session,
+        [
+            check_entry(
+                actor=draft.actor,
+                action=draft.action,
+                subject=draft.subject,
+                details=draft.details,
+                now=now,
+            )
+            for draft in drafts
+        ],
+    )
+
+
+def _take_head(session: Session, *, now: datetime) -> tuple[int, str]:
+    """Lock the chain head for this transaction and answer its ``(seq, entry_hash)``."""
+    row = session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == HEAD_ID)
+        .values(updated_at=AuditHead.updated_at)
+        .returning(AuditHead.seq, AuditHead.entry_hash)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if row is not None:
+        return int(row.seq), str(row.entry_hash)
+    head = _lock_head(session, now=now)
+    return head.seq, head.entry_hash
 
 
 # -- checkpoints ----------------------------------------------------------------------
