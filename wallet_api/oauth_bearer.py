@@ -46,7 +46,14 @@ def bearer_token(
     scopes: Iterable[str] = (),
     scope_text: str = "",
     form_token: str | None = None,
+    revocation_checked_by_caller: bool = False,
 ) -> AccessTokenClaims:
+    """The request's valid access token with ``scopes``, or a problem (401/403).
+
+    ``revocation_checked_by_caller`` skips the revocation-list query for a caller whose own
+    query about the token checks it in the same round trip (userinfo); the caller must
+    then refuse a revoked token with :func:`revoked_token`.
+    """
     token = extract_bearer(request, form_token)
     if not token:
         #: §3.1: a request without authentication "SHOULD NOT include an error code".
@@ -57,14 +64,14 @@ def bearer_token(
             headers={"WWW-Authenticate": 'Bearer realm="govwallet"'},
         )
     try:
-        claims = provider.access_tokens.validate(session, token)
+        tokens = provider.access_tokens
+        claims = (
+            tokens.decode(session, token)
+            if revocation_checked_by_caller
+            else tokens.validate(session, token)
+        )
     except InvalidAccessToken as exc:
-        raise Problem(
-            401,
-            "invalid-token",
-            exc.description,
-            headers=_challenge("invalid_token", exc.description),
-        ) from None
+        raise invalid_token(exc.description) from None
     missing = [scope for scope in scopes if scope not in claims.scopes]
     if missing:
         raise Problem(
@@ -75,3 +82,13 @@ def bearer_token(
             required_scope=scope_text,
         )
     return claims
+
+
+def invalid_token(description: str) -> Problem:
+    """RFC 6750 §3.1 ``invalid_token``: expired, revoked, malformed or otherwise invalid."""
+    return Problem(
+        401,
+        "invalid-token",
+        description,
+        headers=_challenge("invalid_token", description),
+    )

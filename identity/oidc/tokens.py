@@ -38,6 +38,7 @@ PROVIDER_OWNER = "provider"
 ACCESS_TOKEN_ALG = "ES256"  # noqa: S105
 ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105
 JWKS_CACHE_SECONDS = 5.0
+REVOKED = "The access token was revoked."
 
 
 def utcnow() -> datetime:
@@ -167,7 +168,7 @@ class AccessTokens:
         """Decode and check the revocation list."""
         claims = self.decode(session, token)
         if is_revoked(session, jti=claims.jti):
-            raise InvalidAccessToken("The access token was revoked.")
+            raise InvalidAccessToken(REVOKED)
         return claims
 
     def _keys(self, session: Session) -> KeySet:

@@ -34,6 +34,7 @@ def test_revoked_access_token_is_refused_everywhere(server, browser, citizen) ->
     refused = httpx.get(f"{server.base_url}/userinfo", headers=bearer)
     assert refused.status_code == 401
     assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+    assert refused.json()["detail"] == "The access token was revoked."
 
 
 def test_revoking_a_refresh_token_ends_its_grant(server, browser, citizen) -> None:
@@ -49,6 +50,10 @@ def test_revoking_a_refresh_token_ends_its_grant(server, browser, citizen) -> No
     assert refresh.json()["error"] == "invalid_grant"
     # §2.1: "SHOULD also invalidate all access tokens based on the same authorization grant".
     assert not _active(server, client, token["access_token"])
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    refused = httpx.get(f"{server.base_url}/userinfo", headers=bearer)
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused.headers["www-authenticate"]
 
 
 def test_unknown_or_foreign_tokens_answer_200_and_change_nothing(server, browser, citizen) -> None:

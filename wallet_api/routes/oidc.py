@@ -19,10 +19,11 @@ from identity.models import Citizen
 from identity.oidc import services as oidc_services
 from identity.oidc.claims import userinfo_claims
 from identity.oidc.errors import InvalidClientMetadata
-from identity.oidc.models import IssuedToken
+from identity.oidc.models import IssuedToken, RevokedAccessToken
 from identity.oidc.scopes import OPENID
+from identity.oidc.tokens import REVOKED
 from wallet_api.deps import ProviderDep, SessionDep, SettingsDep, SignInDep, provider_of
-from wallet_api.oauth_bearer import bearer_token
+from wallet_api.oauth_bearer import bearer_token, invalid_token
 from wallet_api.oauth_documents import ProviderDocuments
 from wallet_api.oauth_flow import authorize
 from wallet_api.oauth_logout import rp_initiated_logout
@@ -99,13 +100,23 @@ def _userinfo_claims(
     request: Request, session: Session, provider: StarletteProvider, form_token: str | None
 ) -> dict[str, Any]:
     claims = bearer_token(
-        request, session, provider, scopes=(OPENID,), scope_text=OPENID, form_token=form_token
+        request,
+        session,
+        provider,
+        scopes=(OPENID,),
+        scope_text=OPENID,
+        form_token=form_token,
+        revocation_checked_by_caller=True,
     )
+    # One round trip: the token's row, its citizen and the revocation list together.
     found = session.execute(
-        select(IssuedToken.revoked_at, Citizen)
+        select(IssuedToken.revoked_at, RevokedAccessToken.jti.label("revoked_jti"), Citizen)
         .join(Citizen, Citizen.id == IssuedToken.citizen_id)
+        .outerjoin(RevokedAccessToken, RevokedAccessToken.jti == IssuedToken.jti)
         .where(IssuedToken.jti == claims.jti)
     ).one_or_none()
+    if found is not None and found.revoked_jti is not None:
+        raise invalid_token(REVOKED)
     if found is None or found.revoked_at is not None:
         raise Problem(
             401,
