@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from licenses import qr, services
-from licenses.audit.services import append_entry
+from licenses.audit.group import AuditWriteFailed, group_commit_for
+from licenses.audit.services import CheckedEntry, check_entry
 from licenses.schemas import VerifyRequest
 from licenses.services import Registry
 from licenses.wallet import services as wallet
@@ -55,10 +56,20 @@ def verify(
     agency: VerifyingAgency,
     runtime: RuntimeDep,
 ) -> dict[str, Any]:
-    """``valid``, one entry per check with its outcome and reason, and the disclosed claims."""
+    """``valid``, one entry per check with its outcome and reason, and the disclosed claims.
+
+    The read is audited (``license.verified`` under the agency) before the answer goes
+    out: the entry is committed in a group with those of concurrent requests
+    (:mod:`licenses.audit.group`), and without it there is no answer (503).
+    """
     links = wallet.OnlineLinks.create(
         master=runtime.settings.master_secret, platform_issuer=runtime.settings.issuer_url
     )
+    reads: list[CheckedEntry] = []
+
+    def record(_session: Session, **entry: Any) -> None:
+        reads.append(check_entry(**entry))
+
     result = services.verify_online(
         session,
         registry=registry,
@@ -66,10 +77,16 @@ def verify(
         audience=body.audience,
         nonce=body.nonce,
         verifier=agency,
-        audit=append_entry,
+        audit=record,
         key_binding_max_age=timedelta(
             seconds=runtime.settings.wallet_presentation_lifetime_seconds
         ),
     )
     session.commit()
+    try:
+        group_commit_for(runtime, runtime.sessions).append(reads)
+    except AuditWriteFailed as exc:
+        raise Problem(
+            503, "audit-unavailable", "the read could not be recorded in the audit log; retry"
+        ) from exc
     return result
