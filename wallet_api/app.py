@@ -6,10 +6,12 @@ import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from identity.errors import IdentityError
 from identity.oidc.errors import OidcError
@@ -71,7 +73,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         await app.state.logout_loop.stop()
         runtime.close()
 
-    app = FastAPI(
+    app = GovwalletAPI(
+        https=settings.issuer.scheme == "https",
+        # Metrics are Prometheus (wallet_api/metrics.py), logs are JSON lines; FastAPI's
+        # native OpenTelemetry would look up the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="govwallet",
         summary="Unified real-name identity and electronic-license wallet",
         version="0.1.0",
@@ -109,9 +115,25 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(online_qr_routes.router)
     app.include_router(sharing_routes.router)
     app.include_router(shares_page_routes.router)
-    app.add_middleware(HotPaths, endpoints=HOT_PATHS, handlers=app.exception_handlers)
-    app.add_middleware(RequestContextMiddleware, https=settings.issuer.scheme == "https")
     return app
+
+
+class GovwalletAPI(FastAPI):
+    """FastAPI with govwallet's request context and hot paths as the outermost layers.
+
+    Outside FastAPI's own layers (its error middleware included), so every answer, a 500
+    too, carries the security headers and the request id, is counted and logged; and the
+    hot paths skip all of FastAPI's per-request work.
+    """
+
+    def __init__(self, *, https: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._https = https
+
+    def build_middleware_stack(self) -> ASGIApp:
+        fastapi_stack = super().build_middleware_stack()
+        hot = HotPaths(fastapi_stack, app=self, endpoints=HOT_PATHS)
+        return RequestContextMiddleware(hot, https=self._https)
 
 
 def create_app_from_env() -> FastAPI:

@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from fastapi import Depends
+from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 from starlette.responses import Response
 
+from wallet_api import problems
 from wallet_api.hot_paths import HotPaths
+from wallet_api.middleware import RequestContextMiddleware
 from wallet_api.runtime import PROVIDER_OWNER, Runtime
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -92,7 +94,30 @@ def test_only_endpoints_that_take_just_the_request_can_be_hot() -> None:
     async def fine(request: Request) -> Response:
         return Response()
 
+    app = FastAPI()
     for endpoint in (with_dependency, synchronous):
         with pytest.raises(TypeError, match="async def f"):
-            HotPaths(Response(), endpoints={("GET", "/x"): endpoint}, handlers={})  # type: ignore[dict-item]
-    HotPaths(Response(), endpoints={("GET", "/x"): fine}, handlers={})
+            HotPaths(app, app=app, endpoints={("GET", "/x"): endpoint})  # type: ignore[dict-item]
+    HotPaths(app, app=app, endpoints={("GET", "/x"): fine})
+
+
+def test_an_unexpected_error_in_a_hot_endpoint_is_a_logged_500_problem(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(request: Request) -> Response:
+        raise RuntimeError("database on fire")
+
+    app = FastAPI()
+    problems.install(app)
+    front = RequestContextMiddleware(
+        HotPaths(app, app=app, endpoints={("GET", "/broken"): broken}), https=True
+    )
+    with TestClient(front, raise_server_exceptions=False) as client:
+        response = client.get("/broken", headers={"x-request-id": "hot-path-0500"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["request_id"] == "hot-path-0500"
+    assert "database on fire" not in response.text
+    assert response.headers["x-request-id"] == "hot-path-0500"
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+    assert any(record.exc_info for record in caplog.records if record.levelname == "ERROR")
