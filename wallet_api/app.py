@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -144,4 +145,9 @@ def create_app_from_env() -> FastAPI:
         # The parent process already warned about a development secret once.
         warnings.simplefilter("ignore", DevelopmentSecretWarning)
         runtime = Runtime(settings)
-    return create_app(runtime=runtime)
+    app = create_app(runtime=runtime)
+    # Everything built so far lives as long as the worker: move it out of the collector's
+    # sight, so full collections under load do not traverse it (shorter pauses, p99).
+    gc.collect()
+    gc.freeze()
+    return app
