@@ -28,7 +28,7 @@ from licenses.models import Agency, ImportJob
 from licenses.schemas import LicenseCreate
 from licenses.services import Registry
 
-CHUNK_LINES = 100
+CHUNK_LINES = 500
 #: Failures kept on the job for the operator's report (the count is always exact).
 MAX_RECORDED_FAILURES = 1000
 Progress = Callable[[int, int], None]

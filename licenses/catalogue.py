@@ -10,6 +10,7 @@ loads it (or any file of the same shape) into the database.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -187,11 +188,27 @@ def example_fields(license_type: LicenseType) -> dict[str, Any]:
     return {name: spec["examples"][0] for name, spec in properties.items() if spec.get("examples")}
 
 
+#: Validators built for schema objects still held (a batch validates many lines against
+#: the one schema its cached type row holds). Each entry keeps its schema alive, so an
+#: identity match can never be a new object that reuses a freed one's id.
+_VALIDATORS: OrderedDict[int, tuple[dict[str, Any], Draft202012Validator]] = OrderedDict()
+_VALIDATORS_KEPT = 32
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    hit = _VALIDATORS.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    _VALIDATORS[id(schema)] = (schema, validator)
+    while len(_VALIDATORS) > _VALIDATORS_KEPT:
+        _VALIDATORS.popitem(last=False)
+    return validator
+
+
 def validate_fields(license_type: LicenseType, fields: Any, *, field: str = "fields") -> None:
     """Validate subject fields against the type's schema; the error names the first bad field."""
-    validator = Draft202012Validator(
-        license_type.subject_schema, format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
+    validator = _validator(license_type.subject_schema)
     errors = sorted(validator.iter_errors(fields), key=lambda e: list(e.absolute_path))
     if not errors:
         return
