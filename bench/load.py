@@ -52,13 +52,37 @@ def run_wrk(
     content_type: str = "application/x-www-form-urlencoded",
     threads: int = 1,
 ) -> LoadResult:
-    env = {
-        **os.environ,
-        "BENCH_METHOD": method,
-        "BENCH_BODY": body,
-        "BENCH_AUTHORIZATION": authorization,
-        "BENCH_CONTENT_TYPE": content_type,
-    }
+    out, cpu_share = run_wrk_script(
+        url,
+        script=LUA,
+        env={
+            "BENCH_METHOD": method,
+            "BENCH_BODY": body,
+            "BENCH_AUTHORIZATION": authorization,
+            "BENCH_CONTENT_TYPE": content_type,
+        },
+        connections=connections,
+        threads=threads,
+        seconds=seconds,
+    )
+    return parse_wrk(out, loadgen_cpu_share=cpu_share)
+
+
+def run_wrk_script(
+    url: str,
+    *,
+    script: Path,
+    env: dict[str, str],
+    connections: int,
+    threads: int,
+    seconds: float,
+    timeout: float | None = None,
+) -> tuple[str, float]:
+    """Run wrk with a Lua script; its output, and its CPU seconds per wall second.
+
+    ``env`` is added to this process's environment (the scripts read their settings
+    there); ``timeout`` is wrk's per-request socket timeout (wrk's default is 2 s).
+    """
     threads = max(1, min(threads, connections))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -68,21 +92,27 @@ def run_wrk(
             f"-t{threads}",
             f"-c{connections}",
             f"-d{max(1, round(seconds))}s",
+            *([f"--timeout={max(1, round(timeout))}s"] if timeout else []),
             "--latency",
             "-s",
-            str(LUA),
+            str(script),
             url,
         ],
-        env=env,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         check=True,
-        timeout=seconds + 60,
+        timeout=seconds + 60 + (timeout or 0),
     ).stdout
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return parse_wrk(out, loadgen_cpu_share=cpu / wall if wall else 0.0)
+    return out, cpu / wall if wall else 0.0
+
+
+def script_values(out: str) -> dict[str, str]:
+    """The ``BENCH_NAME value`` lines a script's ``done()`` wrote, by name."""
+    return dict(re.findall(r"^BENCH_(\w+) (.*)$", out, flags=re.MULTILINE))
 
 
 def parse_wrk(out: str, *, loadgen_cpu_share: float = 0.0) -> LoadResult:
@@ -94,14 +124,14 @@ def parse_wrk(out: str, *, loadgen_cpu_share: float = 0.0) -> LoadResult:
         match = re.match(r"([\d.]+)(us|ms|s|m)$", percentiles.get(key, "0ms"))
         return _ms(match.group(1), match.group(2)) if match else 0.0
 
-    non_2xx = re.search(r"BENCH_NON_2XX (\d+)", out)
+    non_2xx = script_values(out).get("NON_2XX")
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return LoadResult(
         requests_per_second=rps,
         p50_ms=pct("50"),
         p99_ms=pct("99"),
         requests=total,
-        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        non_2xx=int(non_2xx or 0),
         errors=sum(int(x) for x in errors.groups()) if errors else 0,
         loadgen_cpu_share=loadgen_cpu_share,
     )

@@ -3,6 +3,11 @@
 authorize → login form (``username``/``password``) → consent (``decision=allow``) →
 code → token, following the testing contract in ARCHITECTURE.md. Compared with the
 rate of the password hash alone at the configured Argon2id parameters: the limit.
+
+The load is wrk with ``bench/lua/login.lua`` (one connection per wrk thread, each a
+fresh browser for every login), from outside the server process; wrk's CPU is
+reported beside each figure. :func:`login_once` is the same flow in Python, for
+obtaining a citizen's token (scenario 3), not for load.
 """
 
 from __future__ import annotations
@@ -12,14 +17,24 @@ import hashlib
 import secrets
 import statistics
 import time
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlparse
 
 import httpx
 
 from bench.context import BenchContext
-from bench.results import Row
+from bench.load import LoadResult, parse_wrk, run_wrk_script, script_values
+from bench.results import Row, median_of
+
+LOGIN_LUA = Path(__file__).parent.parent / "lua" / "login.lua"
+REDIRECT_URI = "http://127.0.0.1:9/callback"
+#: ``profile`` needs consent and ``prompt=consent`` asks for it on every login, so each
+#: login goes through the consent page (6 requests: authorize, login form, login POST,
+#: authorize again, consent POST, token).
+LOAD_SCOPE = "openid profile"
+LOAD_PROMPT = "consent"
 
 
 class _Forms(HTMLParser):
@@ -55,14 +70,11 @@ def login_once(
     username: str,
     password: str,
     scope: str,
-    redirect_uri: str = "http://127.0.0.1:9/callback",
+    redirect_uri: str = REDIRECT_URI,
 ) -> dict[str, object]:
     """One complete login; returns the token response."""
     meta = httpx.get(f"{base_url}/.well-known/openid-configuration").json()
-    verifier = secrets.token_urlsafe(48)
-    challenge = (
-        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    )
+    verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(16)
     with httpx.Client(follow_redirects=False, timeout=30) as browser:
         response = browser.get(
@@ -121,6 +133,13 @@ def login_once(
         return dict(token.json())
 
 
+def pkce_pair() -> tuple[str, str]:
+    """A PKCE code verifier and its S256 challenge (RFC 7636 §4.1–4.2)."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def obtain_citizen_token(
     base_url: str, *, client: dict[str, str], username: str, password: str, scope: str
 ) -> str:
@@ -160,6 +179,81 @@ def _hash_worker(seconds: float) -> int:
     return n
 
 
+@dataclass(frozen=True)
+class LoginLoad:
+    logins_per_second: float
+    login_p50_ms: float  # a whole login, first request sent to token answered
+    login_p99_ms: float
+    logins: int
+    requests: LoadResult  # wrk's own figures for the individual requests
+
+
+def login_load(
+    base_url: str,
+    *,
+    client: dict[str, str],
+    username: str,
+    password: str,
+    concurrency: int,
+    seconds: float,
+) -> LoginLoad:
+    """Logins per second with wrk; refuses a run with any unexpected answer."""
+    meta = httpx.get(f"{base_url}/.well-known/openid-configuration").json()
+    verifier, challenge = pkce_pair()
+    basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode())
+    out, cpu_share = run_wrk_script(
+        base_url,
+        script=LOGIN_LUA,
+        env={
+            "BENCH_AUTHORIZE_PATH": urlparse(meta["authorization_endpoint"]).path,
+            "BENCH_TOKEN_PATH": urlparse(meta["token_endpoint"]).path,
+            "BENCH_CLIENT_ID": client["client_id"],
+            "BENCH_AUTHORIZATION": "Basic " + basic.decode(),
+            "BENCH_REDIRECT_URI": REDIRECT_URI,
+            "BENCH_SCOPE": LOAD_SCOPE,
+            "BENCH_PROMPT": LOAD_PROMPT,
+            "BENCH_USERNAME": username,
+            "BENCH_PASSWORD": password,
+            "BENCH_CODE_VERIFIER": verifier,
+            "BENCH_CODE_CHALLENGE": challenge,
+        },
+        connections=concurrency,
+        threads=concurrency,  # one connection, one Lua state, per wrk thread
+        seconds=seconds,
+        timeout=30,
+    )
+    requests = parse_wrk(out, loadgen_cpu_share=cpu_share)
+    values = script_values(out)
+    failures = int(values.get("LOGIN_FAILURES", "0"))
+    if failures or requests.errors or "LOGINS" not in values:
+        raise SystemExit(
+            f"bench: login flow had {failures} unexpected answers and {requests.errors} socket "
+            f"errors in {requests.requests} requests (first: {values.get('FIRST_FAILURE', '-')})"
+            ": not a valid measurement"
+        )
+    logins = int(values["LOGINS"])
+    duration = int(values["DURATION_US"]) / 1e6
+    return LoginLoad(
+        logins_per_second=logins / duration if duration else 0.0,
+        login_p50_ms=float(values["LOGIN_P50_MS"]),
+        login_p99_ms=float(values["LOGIN_P99_MS"]),
+        logins=logins,
+        requests=requests,
+    )
+
+
+def _notes(loads: list[LoginLoad]) -> str:
+    def median(figure: str) -> float:
+        return median_of([getattr(load.requests, figure) for load in loads])
+
+    per_login = median_of([load.requests.requests / max(1, load.logins) for load in loads])
+    return (
+        f"p50/p99 of a whole login; {per_login:.1f} requests/login, "
+        f"per request p50 {median('p50_ms'):.1f} / p99 {median('p99_ms'):.1f} ms; "
+        f"wrk cpu {median('loadgen_cpu_share'):.2f} core"
+    )
+
+
 def run(
     ctx: BenchContext,
     *,
@@ -174,26 +268,18 @@ def run(
         Row("4", "argon2id verify (limit)", "limit", limit, "hash/s", concurrency=workers)
     )
     for concurrency in (1, workers * 4):
-        rates = []
-        latencies: list[float] = []
-        for _ in range(ctx.rounds):
-            deadline = time.perf_counter() + ctx.seconds
-            started = time.perf_counter()
-            done = 0
-
-            def one() -> float:
-                t = time.perf_counter()
-                login_once(
-                    gw_base, client=client, username=username, password=password, scope="openid"
-                )
-                return (time.perf_counter() - t) * 1000
-
-            with ThreadPoolExecutor(concurrency) as pool:
-                while time.perf_counter() < deadline:
-                    batch = list(pool.map(lambda _i: one(), range(concurrency)))
-                    latencies.extend(batch)
-                    done += len(batch)
-            rates.append(done / (time.perf_counter() - started))
+        loads = [
+            login_load(
+                gw_base,
+                client=client,
+                username=username,
+                password=password,
+                concurrency=concurrency,
+                seconds=ctx.seconds,
+            )
+            for _ in range(ctx.rounds)
+        ]
+        rates = [load.logins_per_second for load in loads]
         row = ctx.report.add(
             Row(
                 "4",
@@ -202,8 +288,9 @@ def run(
                 statistics.median(rates),
                 "logins/s",
                 concurrency=concurrency,
-                p50_ms=statistics.median(latencies),
-                p99_ms=sorted(latencies)[int(len(latencies) * 0.99) - 1] if latencies else None,
+                p50_ms=median_of([load.login_p50_ms for load in loads]),
+                p99_ms=median_of([load.login_p99_ms for load in loads]),
+                notes=_notes(loads),
                 rounds=rates,
             )
         )
