@@ -13,6 +13,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from licenses.codes import RegistryError
 from licenses.errors import CredentialError
-from licenses.issuance import AuditHook, BatchItem, IssueOutcome, issue, issue_many
+from licenses.issuance import (
+    AuditHook,
+    Batch,
+    BatchItem,
+    IssueOutcome,
+    check_batch,
+    issue,
+    sign_batch,
+    write_batch,
+)
 from licenses.models import Agency, ImportJob
 from licenses.schemas import LicenseCreate
 from licenses.services import Registry
+from licenses.status import allocate
 
 CHUNK_LINES = 500
 #: Failures kept on the job for the operator's report (the count is always exact).
@@ -176,20 +187,30 @@ def _parse_line(number: int, text: str) -> LicenseCreate | LineFailure:
         return LineFailure(number, field, f"line {number}: {detail}")
 
 
-def _import_chunk(
-    session: Session,
+@dataclass(frozen=True, slots=True)
+class _SignedChunk:
+    """A chunk checked and signed, waiting for its turn to be written."""
+
+    lines: list[tuple[int, str]]
+    failures: list[LineFailure]
+    numbers: list[int]
+    batch: Batch
+
+
+def _sign_chunk(
+    sessions: sessionmaker[Session],
     *,
     registry: Registry,
-    agency: Agency,
-    chunk: Sequence[tuple[int, str]],
+    agency_id: uuid.UUID,
+    lines: list[tuple[int, str]],
     digest: str,
-    audit: AuditHook | None,
-) -> tuple[int, list[LineFailure]]:
-    """Issue a chunk's lines as one batch: (how many were issued, the refused lines)."""
+) -> _SignedChunk:
+    """Parse and check a chunk, reserve its status entries (committed at once, so the
+    list is not held while signing), and sign its credentials."""
     failures: list[LineFailure] = []
     numbers: list[int] = []
     items: list[BatchItem] = []
-    for number, text in chunk:
+    for number, text in lines:
         if not text.strip():
             continue
         parsed = _parse_line(number, text)
@@ -198,13 +219,51 @@ def _import_chunk(
             continue
         numbers.append(number)
         items.append(BatchItem(parsed, idempotency_key=f"import:{digest[:32]}:{number}"))
-    results = issue_many(session, registry=registry, agency=agency, items=items, audit=audit)
-    for number, result in zip(numbers, results, strict=True):
-        if result is not None:
-            refusal = _refusal(result)
-            failures.append(LineFailure(number, refusal.field, f"line {number}: {refusal.detail}"))
-    failures.sort(key=lambda failure: failure.line)
-    return results.count(None), failures
+    with sessions.begin() as session:
+        agency = session.get_one(Agency, agency_id)
+        batch = check_batch(session, registry=registry, agency=agency, items=items)
+        entries = allocate(session, now=registry.now(), count=len(batch.todo))
+    with sessions() as session:
+        sign_batch(session, registry=registry, agency=agency, batch=batch, entries=entries)
+    return _SignedChunk(lines=lines, failures=failures, numbers=numbers, batch=batch)
+
+
+def _write_chunk(
+    sessions: sessionmaker[Session],
+    *,
+    registry: Registry,
+    agency_id: uuid.UUID,
+    job_id: uuid.UUID,
+    chunk: _SignedChunk,
+    total: int,
+    audit: AuditHook | None,
+    progress: Progress | None,
+) -> None:
+    """Write a signed chunk and move the job past it, in one transaction."""
+    with sessions.begin() as session:
+        agency = session.get_one(Agency, agency_id)
+        job = session.get_one(ImportJob, job_id, with_for_update=True)
+        if job.last_line != chunk.lines[0][0] - 1:
+            raise ImportFileError(
+                f"FILE: another import of this file is running (at line {job.last_line})"
+            )
+        results = write_batch(
+            session, registry=registry, agency=agency, batch=chunk.batch, audit=audit
+        )
+        failures = list(chunk.failures)
+        for number, result in zip(chunk.numbers, results, strict=True):
+            if result is not None:
+                refusal = _refusal(result)
+                failures.append(
+                    LineFailure(number, refusal.field, f"line {number}: {refusal.detail}")
+                )
+        failures.sort(key=lambda failure: failure.line)
+        done = chunk.lines[-1][0]
+        if progress is not None:
+            for number, _ in chunk.lines:
+                progress(number, total)
+        _record(job, registry=registry, done=done, issued=results.count(None), failures=failures)
+        job.state = "done" if done >= total else "running"
 
 
 def _next_chunk(
@@ -232,10 +291,13 @@ def import_file(
 ) -> ImportReport:
     """Import (or resume importing) ``path``; commit every ``chunk_lines`` lines.
 
-    Each chunk is issued as one batch (:func:`licenses.issuance.issue_many`): a refused
-    line is reported and the chunk's other lines are issued. ``limit`` stops after that
-    many more lines (the job stays resumable); ``progress(done, total)`` is called for
-    every line once its chunk is written, before the chunk commits.
+    Each chunk is issued as one batch (:func:`licenses.issuance.check_batch`, then
+    ``sign_batch`` and ``write_batch``): a refused line is reported and the chunk's other
+    lines are issued. The next chunk is checked and signed while one is written (by a
+    writer thread). ``limit`` stops after that many more lines (the job stays
+    resumable); ``progress(done, total)`` is called for every line once its chunk is
+    written, before the chunk commits. A status entry reserved for a line that is then
+    not written (a crash, a refusal found only when signing) stays VALID and unused.
     """
     agency_id = uuid.UUID(str(agency_id))
     if not path.is_file():
@@ -249,33 +311,41 @@ def import_file(
         job_id, resumed_from = job.id, job.last_line
     stop_at = total if limit is None else min(total, resumed_from + limit)
     lines = _numbered_lines(path, after=resumed_from)
-    done = resumed_from
-    try:
-        while done < stop_at:
-            with sessions.begin() as session:
-                agency = session.get_one(Agency, agency_id)
-                job = session.get_one(ImportJob, job_id, with_for_update=True)
-                if job.last_line != done:
-                    raise ImportFileError(
-                        f"FILE: another import of this file is running (at line {job.last_line})"
-                    )
-                chunk = _next_chunk(lines, stop_at=stop_at, chunk_lines=chunk_lines)
-                issued, failures = _import_chunk(
-                    session,
-                    registry=registry,
-                    agency=agency,
-                    chunk=chunk,
-                    digest=digest,
-                    audit=audit,
-                )
-                for number, _ in chunk:
-                    done = number
-                    if progress is not None:
-                        progress(done, total)
-                _record(job, registry=registry, done=done, issued=issued, failures=failures)
-                job.state = "done" if done >= total else "running"
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(f"FILE: not UTF-8 text near line {done + 1}") from exc
+    read_to = resumed_from
+    # One chunk is signed here while the one before it is written by the writer thread:
+    # signing is CPU, writing is mostly waiting for the database, so the two overlap.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
+        written: Future[None] | None = None
+        while read_to < stop_at:
+            try:
+                chunk_lines_read = _next_chunk(lines, stop_at=stop_at, chunk_lines=chunk_lines)
+            except UnicodeDecodeError as exc:
+                raise ImportFileError(f"FILE: not UTF-8 text near line {read_to + 1}") from exc
+            if not chunk_lines_read:
+                break
+            read_to = chunk_lines_read[-1][0]
+            signed = _sign_chunk(
+                sessions,
+                registry=registry,
+                agency_id=agency_id,
+                lines=chunk_lines_read,
+                digest=digest,
+            )
+            if written is not None:
+                written.result()
+            written = writer.submit(
+                _write_chunk,
+                sessions,
+                registry=registry,
+                agency_id=agency_id,
+                job_id=job_id,
+                chunk=signed,
+                total=total,
+                audit=audit,
+                progress=progress,
+            )
+        if written is not None:
+            written.result()
     with sessions.begin() as session:
         job = session.get_one(ImportJob, job_id)
         return ImportReport(

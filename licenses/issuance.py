@@ -8,6 +8,7 @@ the license's status-list entry, and ``cnf`` when the holder has a wallet key.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -453,12 +454,135 @@ class BatchItem:
     idempotency_key: str | None = None
 
 
-#: What :func:`issue_many` answers per item: ``None`` when issued (or replayed), else why not.
+#: What a batch answers per item: ``None`` when issued (or replayed), else why not.
 Refusal = RegistryError | CredentialError
 
 
-class _OneByOne(Exception):
-    """The batch cannot be written at once; issue it item by item instead."""
+@dataclass(slots=True)
+class Batch:
+    """A batch on its way: checked (:func:`check_batch`), signed (:func:`sign_batch`),
+    written (:func:`write_batch`). Each stage runs in a session of its own, so a caller
+    can sign one batch while the one before it is being written."""
+
+    items: Sequence[BatchItem]
+    results: list[Refusal | None]
+    hashes: list[str]
+    #: The items to issue, with what their checks produced.
+    todo: list[tuple[int, CheckedRequest]] = dataclasses.field(default_factory=list)
+    #: Items whose key an earlier item of the batch holds: issued alone after it.
+    later: list[int] = dataclasses.field(default_factory=list)
+    #: Column values of the licenses and idempotency keys, once signed.
+    rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    keys: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+def check_batch(
+    session: Session, *, registry: Registry, agency: Agency, items: Sequence[BatchItem]
+) -> Batch:
+    """Every check :func:`issue` makes, for a batch: one query for its idempotency keys
+    (a replay is answered at once), the catalogue entries read once. Reads only."""
+    batch = Batch(
+        items=items,
+        results=[None] * len(items),
+        hashes=[request_hash(item.request.model_dump(mode="json")) for item in items],
+    )
+    records = _known_keys(session, agency=agency, items=items)
+    known: dict[str, LicenseType] = {}
+    claimed: set[str] = set()
+    for position, item in enumerate(items):
+        key = item.idempotency_key
+        try:
+            if key is not None:
+                _check_key(key)
+                if key in records:
+                    _check_replay(records[key], body_hash=batch.hashes[position])
+                    continue
+                if key in claimed:
+                    batch.later.append(position)
+                    continue
+            license_type = _authorised_type(
+                session, agency=agency, type_code=item.request.type, known=known
+            )
+            checked = check_request(item.request, registry=registry, license_type=license_type)
+        except RegistryError as exc:
+            batch.results[position] = exc
+            continue
+        if key is not None:
+            claimed.add(key)
+        batch.todo.append((position, checked))
+    return batch
+
+
+def sign_batch(
+    session: Session,
+    *,
+    registry: Registry,
+    agency: Agency,
+    batch: Batch,
+    entries: Sequence[StatusEntry],
+) -> None:
+    """Build and sign every license of ``batch.todo`` on its reserved status entry
+    (:func:`licenses.status.allocate` with ``count=len(batch.todo)``). The session is
+    only for the signing key, which the key store caches."""
+    now = registry.now()
+    salts = _Salts()
+    for (position, checked), entry in zip(batch.todo, entries, strict=True):
+        try:
+            values = _first_version(
+                session, registry=registry, agency=agency, checked=checked, entry=entry, salts=salts
+            )
+        except (RegistryError, CredentialError) as exc:
+            batch.results[position] = exc  # its entry stays unused, VALID and unreferenced
+            continue
+        batch.rows.append(values)
+        key = batch.items[position].idempotency_key
+        if key is not None:
+            batch.keys.append(
+                {
+                    "id": uuid.uuid4(),
+                    "agency_id": agency.id,
+                    "key": key,
+                    "request_hash": batch.hashes[position],
+                    "license_id": values["id"],
+                    "created_at": now,
+                }
+            )
+
+
+def write_batch(
+    session: Session,
+    *,
+    registry: Registry,
+    agency: Agency,
+    batch: Batch,
+    audit: AuditHook | None = None,
+) -> list[Refusal | None]:
+    """Insert a signed batch: the licenses, their keys and audit entries with one multi-row
+    ``INSERT`` each, in one savepoint. If that hits a constraint (say a concurrent request
+    took one of the keys), the savepoint is rolled back and each item is issued by
+    :func:`issue` in a savepoint of its own, so the good ones still land and the bad one
+    is refused. Flushes; the caller commits. Answers each item's refusal or ``None``."""
+    try:
+        with session.begin_nested():
+            if batch.rows:
+                session.execute(insert(License.__table__), batch.rows)
+            if batch.keys:
+                session.execute(insert(IdempotencyKey.__table__), batch.keys)
+            _write_audit(
+                session,
+                audit,
+                [_issued_entry(agency, values) for values in batch.rows],
+                now=registry.now(),
+            )
+    except IntegrityError:
+        alone = [position for position, _ in batch.todo if batch.results[position] is None]
+    else:
+        alone = []
+    for position in [*alone, *batch.later]:
+        batch.results[position] = _issue_alone(
+            session, registry=registry, agency=agency, item=batch.items[position], audit=audit
+        )
+    return batch.results
 
 
 def issue_many(
@@ -469,71 +593,12 @@ def issue_many(
     items: Sequence[BatchItem],
     audit: AuditHook | None = None,
 ) -> list[Refusal | None]:
-    """Issue each item exactly as :func:`issue` would, in a few statements for the batch.
-
-    One query finds the batch's idempotency keys, one locked update reserves its status
-    entries, and the licenses, keys and audit entries go in with one multi-row ``INSERT``
-    each (one savepoint for the lot). An item that fails a check is refused and writes
-    nothing; the others are issued. If the writes hit a constraint (say a concurrent
-    request took one of the keys), the savepoint is rolled back and every item is issued
-    by :func:`issue` in its own savepoint, so the good ones still land and the bad one is
-    refused. Flushes; the caller commits.
-    """
-    results: list[Refusal | None] = [None] * len(items)
-    hashes = [request_hash(item.request.model_dump(mode="json")) for item in items]
-    records = _known_keys(session, agency=agency, items=items)
-    known: dict[str, LicenseType] = {}
-    todo: list[tuple[int, CheckedRequest]] = []
-    later: list[int] = []  # a key seen earlier in this batch: answered once that one is written
-    claimed: set[str] = set()
-    for position, item in enumerate(items):
-        key = item.idempotency_key
-        try:
-            if key is not None:
-                _check_key(key)
-                if key in records:
-                    _check_replay(records[key], body_hash=hashes[position])
-                    continue
-                if key in claimed:
-                    later.append(position)
-                    continue
-            license_type = _authorised_type(
-                session, agency=agency, type_code=item.request.type, known=known
-            )
-            checked = check_request(item.request, registry=registry, license_type=license_type)
-        except RegistryError as exc:
-            results[position] = exc
-            continue
-        if key is not None:
-            claimed.add(key)
-        todo.append((position, checked))
-    if todo:
-        try:
-            _write_batch(
-                session,
-                registry=registry,
-                agency=agency,
-                todo=todo,
-                items=items,
-                hashes=hashes,
-                audit=audit,
-            )
-        except (_OneByOne, IntegrityError):
-            for position, _ in todo:
-                results[position] = _issue_alone(
-                    session, registry=registry, agency=agency, item=items[position], audit=audit
-                )
-    if later:
-        again = issue_many(
-            session,
-            registry=registry,
-            agency=agency,
-            items=[items[position] for position in later],
-            audit=audit,
-        )
-        for position, result in zip(later, again, strict=True):
-            results[position] = result
-    return results
+    """Issue each item as :func:`issue` would, in a few statements for the whole batch
+    (the three stages in one session). Flushes; the caller commits."""
+    batch = check_batch(session, registry=registry, agency=agency, items=items)
+    entries = allocate(session, now=registry.now(), count=len(batch.todo))
+    sign_batch(session, registry=registry, agency=agency, batch=batch, entries=entries)
+    return write_batch(session, registry=registry, agency=agency, batch=batch, audit=audit)
 
 
 def _known_keys(
@@ -548,53 +613,6 @@ def _known_keys(
         )
     )
     return {row.key: row for row in rows}
-
-
-def _write_batch(
-    session: Session,
-    *,
-    registry: Registry,
-    agency: Agency,
-    todo: Sequence[tuple[int, CheckedRequest]],
-    items: Sequence[BatchItem],
-    hashes: Sequence[str],
-    audit: AuditHook | None,
-) -> None:
-    now = registry.now()
-    salts = _Salts()
-    with session.begin_nested():
-        entries = allocate(session, now=now, count=len(todo))
-        rows, keys = [], []
-        for (position, checked), entry in zip(todo, entries, strict=True):
-            try:
-                values = _first_version(
-                    session,
-                    registry=registry,
-                    agency=agency,
-                    checked=checked,
-                    entry=entry,
-                    salts=salts,
-                )
-            except (RegistryError, CredentialError) as exc:
-                # Refused only now: issue the batch one by one so no entry is left unused.
-                raise _OneByOne from exc
-            rows.append(values)
-            key = items[position].idempotency_key
-            if key is not None:
-                keys.append(
-                    {
-                        "id": uuid.uuid4(),
-                        "agency_id": agency.id,
-                        "key": key,
-                        "request_hash": hashes[position],
-                        "license_id": values["id"],
-                        "created_at": now,
-                    }
-                )
-        session.execute(insert(License.__table__), rows)
-        if keys:
-            session.execute(insert(IdempotencyKey.__table__), keys)
-        _write_audit(session, audit, [_issued_entry(agency, values) for values in rows], now=now)
 
 
 class _Salts:

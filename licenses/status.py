@@ -113,7 +113,9 @@ def allocate(session: Session, *, now: datetime, count: int = 1) -> list[StatusE
     """Reserve the next ``count`` free entries (VALID), opening a new list when one fills.
 
     One locked read-modify-write per list touched, however many entries: ``SELECT … FOR
-    UPDATE`` on PostgreSQL, the write lock a savepoint takes on SQLite
+    NO KEY UPDATE`` on PostgreSQL (it waits for other allocations but not for
+    transactions that only insert licenses referring to the list), the write lock a
+    savepoint takes on SQLite
     (``wallet_api.db``); ``populate_existing`` re-reads a row this session loaded earlier.
     Concurrent issuance on several nodes never hands out one index twice; the unique
     constraint on (list, index) is the second line of defence. A reserved entry already
@@ -121,6 +123,8 @@ def allocate(session: Session, *, now: datetime, count: int = 1) -> list[StatusE
     issuing needs no :func:`publish`; the list's version still moves, so its ETag does.
     """
     entries: list[StatusEntry] = []
+    if count < 1:
+        return entries
     with session.begin_nested():
         while len(entries) < count:
             row = session.scalars(
@@ -128,7 +132,7 @@ def allocate(session: Session, *, now: datetime, count: int = 1) -> list[StatusE
                 .where(StatusList.next_index < StatusList.capacity)
                 .order_by(StatusList.updated_at.desc(), StatusList.list_id)
                 .limit(1)
-                .with_for_update()
+                .with_for_update(key_share=True)
                 .execution_options(populate_existing=True)
             ).first()
             if row is None:
