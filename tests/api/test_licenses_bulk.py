@@ -8,9 +8,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from licenses import bulk
-from licenses.models import ImportJob, License
+from licenses import bulk, issuance, services, status
+from licenses.audit import services as audit_services
+from licenses.audit.models import AuditEntry
+from licenses.audit.services import append_entry
+from licenses.issuance import BatchItem
+from licenses.models import IdempotencyKey, ImportJob, License
+from licenses.schemas import LicenseCreate
 from tests.support.license_factories import license_body, make_agency, registry_for
+from wallet_api.cli.license import issue_license
 
 
 class Crash(Exception):
@@ -144,3 +150,141 @@ def test_missing_file_is_refused(runtime, tmp_path) -> None:
             agency_id=agency["agency_id"],
             path=tmp_path / "absent.jsonl",
         )
+
+
+def _status_slots(runtime) -> list[tuple[str, int]]:
+    with runtime.transaction() as session:
+        return list(session.execute(select(License.status_list_id, License.status_index)).all())
+
+
+def test_a_bad_line_inside_a_chunk_is_reported_and_the_rest_land(runtime, tmp_path) -> None:
+    agency = make_agency(runtime)
+    bodies = [license_body(runtime, holder_id=h) for h in _holders(9)]
+    bodies[4]["fields"]["sex"] = "unknown"  # refused by the schema, in the middle of the chunk
+    bodies[6]["holder"]["id_number"] = "110105194912310021"  # refused: bad check digit
+    path = _write(tmp_path / "register.jsonl", bodies)
+    report = bulk.import_file(
+        runtime.sessions, registry=registry_for(runtime), agency_id=agency["agency_id"], path=path
+    )
+    assert (report.issued, report.failed, report.state) == (7, 2, "done")
+    assert [(f["line"], f["field"]) for f in report.failures] == [
+        (5, "fields.sex"),
+        (7, "holder.id_number"),
+    ]
+    assert report.failures[0]["detail"].startswith("line 5: fields.sex: ")
+    assert _count(runtime) == 7
+    slots = _status_slots(runtime)
+    assert len(set(slots)) == 7  # every license its own status entry
+    with runtime.transaction() as session:
+        audited = session.scalar(select(func.count()).select_from(AuditEntry))
+    assert audited == 0  # import_file was given no audit hook
+
+
+def test_the_import_writes_one_audit_entry_per_license_in_one_chain(runtime, tmp_path) -> None:
+    agency = make_agency(runtime)
+    bodies = [license_body(runtime, holder_id=h) for h in _holders(7)]
+    path = _write(tmp_path / "register.jsonl", bodies)
+    report = bulk.import_file(
+        runtime.sessions,
+        registry=registry_for(runtime),
+        agency_id=agency["agency_id"],
+        path=path,
+        audit=append_entry,
+        chunk_lines=3,
+    )
+    assert report.issued == 7
+    with runtime.transaction() as session:
+        subjects = session.scalars(
+            select(AuditEntry.subject).where(AuditEntry.action == "license.issued")
+        ).all()
+        identifiers = session.scalars(select(License.identifier)).all()
+        assert audit_services.verify_chain(session, keystore=runtime.keystore).ok
+    assert sorted(subjects) == sorted(identifiers)
+
+
+def test_rerunning_a_file_whose_progress_was_lost_issues_nothing_twice(runtime, tmp_path) -> None:
+    agency = make_agency(runtime)
+    bodies = [license_body(runtime, holder_id=h) for h in _holders(6)]
+    path = _write(tmp_path / "register.jsonl", bodies)
+    registry = registry_for(runtime)
+    first = bulk.import_file(
+        runtime.sessions, registry=registry, agency_id=agency["agency_id"], path=path
+    )
+    assert first.issued == 6
+    with runtime.transaction() as session:  # as if the job's bookkeeping were lost
+        job = session.scalars(select(ImportJob)).one()
+        job.last_line, job.issued, job.state = 0, 0, "running"
+    again = bulk.import_file(
+        runtime.sessions, registry=registry, agency_id=agency["agency_id"], path=path
+    )
+    # Every line's idempotency key answers with the license it already issued.
+    assert (again.issued, again.failed, again.state) == (6, 0, "done")
+    assert _count(runtime) == 6
+
+
+def test_identical_lines_in_one_chunk_are_separate_licenses(runtime, tmp_path) -> None:
+    agency = make_agency(runtime)
+    body = license_body(runtime)
+    path = _write(tmp_path / "twice.jsonl", [body, body, body])
+    report = bulk.import_file(
+        runtime.sessions, registry=registry_for(runtime), agency_id=agency["agency_id"], path=path
+    )
+    assert (report.issued, report.failed) == (3, 0)
+    assert len(set(_status_slots(runtime))) == 3
+    with runtime.transaction() as session:
+        assert len(set(session.scalars(select(License.identifier)).all())) == 3
+
+
+def _batch_items(runtime, keys: list[str | None], holders: list[str]) -> list[BatchItem]:
+    return [
+        BatchItem(LicenseCreate.model_validate(license_body(runtime, holder_id=h)), key)
+        for key, h in zip(keys, holders, strict=True)
+    ]
+
+
+def test_one_key_twice_in_a_batch_issues_once(runtime) -> None:
+    agency = make_agency(runtime)
+    holders = _holders(3)
+    items = _batch_items(runtime, ["k-1", "k-1", "k-1"], [holders[0], holders[0], holders[1]])
+    with runtime.transaction() as session:
+        agency_row = services.get_agency(session, agency_ref=agency["agency_id"])
+        results = issuance.issue_many(
+            session, registry=registry_for(runtime), agency=agency_row, items=items
+        )
+    # The first issues, the same body again replays it, another body is refused.
+    assert results[:2] == [None, None]
+    assert isinstance(results[2], issuance.IdempotencyKeyReused)
+    assert _count(runtime) == 1
+
+
+def test_a_constraint_failing_in_a_batch_falls_back_to_one_by_one(runtime) -> None:
+    agency = make_agency(runtime)
+    holders = _holders(4)
+    registry = registry_for(runtime)
+    earlier = issue_license(runtime, agency_ref=agency["agency_id"], body=license_body(runtime))
+    items = _batch_items(runtime, ["a", "b", "c"], holders[:3])
+    with runtime.transaction() as session:
+        agency_row = services.get_agency(session, agency_ref=agency["agency_id"])
+        batch = issuance.check_batch(session, registry=registry, agency=agency_row, items=items)
+        # Another request takes key "b" after the batch looked its keys up.
+        with runtime.transaction() as other:
+            other.add(
+                IdempotencyKey(
+                    agency_id=agency_row.id,
+                    key="b",
+                    request_hash="0" * 64,
+                    license_id=other.scalars(
+                        select(License.id).where(License.identifier == earlier["id"])
+                    ).one(),
+                    created_at=registry.now(),
+                )
+            )
+        entries = status.allocate(session, now=registry.now(), count=len(batch.todo))
+        issuance.sign_batch(
+            session, registry=registry, agency=agency_row, batch=batch, entries=entries
+        )
+        results = issuance.write_batch(session, registry=registry, agency=agency_row, batch=batch)
+    assert results[0] is None
+    assert results[2] is None
+    assert isinstance(results[1], issuance.IdempotencyKeyReused)
+    assert _count(runtime) == 3  # the earlier license and the two good ones
