@@ -8,10 +8,8 @@ the license's status-list entry, and ``cnf`` when the holder has a wallet key.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-import os
 import secrets
 import string
 import uuid
@@ -21,7 +19,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from joserfc.errors import JoseError
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,7 +31,6 @@ from licenses.codes import (
     validate_id_number,
     validate_region_code,
 )
-from licenses.errors import CredentialError
 from licenses.jose import import_public_jwk
 from licenses.models import Agency, IdempotencyKey, License, LicenseStatus, LicenseType
 from licenses.schemas import LicenseCreate, Reissue
@@ -85,13 +82,6 @@ class InvalidHolderKey(RegistryError):
     status = 422
 
 
-class LicenseNotStored(RegistryError):
-    """A batch item the database refused although every check passed (a constraint)."""
-
-    code = "license-not-stored"
-    status = 409
-
-
 @dataclass(frozen=True, slots=True)
 class IssueOutcome:
     license: License
@@ -133,7 +123,7 @@ def _check_holder_jwk(jwk: dict[str, Any] | None, *, field: str) -> dict[str, An
     return dict(jwk)
 
 
-def _authorised_type(
+def authorised_type(
     session: Session,
     *,
     agency: Agency,
@@ -235,14 +225,14 @@ def _find_idempotent(session: Session, *, agency: Agency, key: str) -> Idempoten
     ).one_or_none()
 
 
-def _check_key(idempotency_key: str) -> None:
+def check_key(idempotency_key: str) -> None:
     if not 1 <= len(idempotency_key) <= 255 or not idempotency_key.isprintable():
         raise InvalidIdempotencyKey(
             "Idempotency-Key: 1 to 255 printable characters", field="Idempotency-Key"
         )
 
 
-def _check_replay(record: IdempotencyKey, *, body_hash: str) -> None:
+def check_replay(record: IdempotencyKey, *, body_hash: str) -> None:
     if record.request_hash != body_hash:
         raise IdempotencyKeyReused(
             "Idempotency-Key: this key was used with a different request body; "
@@ -252,7 +242,7 @@ def _check_replay(record: IdempotencyKey, *, body_hash: str) -> None:
 
 
 def _replay(session: Session, *, record: IdempotencyKey, body_hash: str) -> IssueOutcome:
-    _check_replay(record, body_hash=body_hash)
+    check_replay(record, body_hash=body_hash)
     return IssueOutcome(session.get_one(License, record.license_id), replayed=True)
 
 
@@ -317,7 +307,7 @@ def check_request(
     )
 
 
-def _first_version(
+def first_version(
     session: Session,
     *,
     registry: Registry,
@@ -365,7 +355,7 @@ def _persist(
     return row
 
 
-def _issued_entry(agency: Agency, values: Mapping[str, Any]) -> EntryDraft:
+def issued_entry(agency: Agency, values: Mapping[str, Any]) -> EntryDraft:
     return EntryDraft(
         actor=f"agency:{agency.credit_code}",
         action="license.issued",
@@ -374,7 +364,7 @@ def _issued_entry(agency: Agency, values: Mapping[str, Any]) -> EntryDraft:
     )
 
 
-def _write_audit(
+def write_audit(
     session: Session, audit: AuditHook | None, drafts: Sequence[EntryDraft], *, now: datetime
 ) -> None:
     """The registry's own hook writes a batch at once; any other is called per entry."""
@@ -407,11 +397,11 @@ def issue(
     """Validate and issue one license (flushes; the caller commits)."""
     body_hash = request_hash(request.model_dump(mode="json"))
     if idempotency_key is not None:
-        _check_key(idempotency_key)
+        check_key(idempotency_key)
         record = _find_idempotent(session, agency=agency, key=idempotency_key)
         if record is not None:
             return _replay(session, record=record, body_hash=body_hash)
-    license_type = _authorised_type(session, agency=agency, type_code=request.type)
+    license_type = authorised_type(session, agency=agency, type_code=request.type)
     checked = check_request(
         request, registry=registry, license_type=license_type, field_prefix=field_prefix
     )
@@ -420,7 +410,7 @@ def issue(
         # key committed first, both vanish and that request's license is the answer.
         with session.begin_nested():
             (entry,) = allocate(session, now=registry.now())
-            values = _first_version(
+            values = first_version(
                 session, registry=registry, agency=agency, checked=checked, entry=entry
             )
             row = _persist(session, values, agency=agency, entry=entry)
@@ -444,220 +434,8 @@ def issue(
         if record is None:
             raise
         return _replay(session, record=record, body_hash=body_hash)
-    _write_audit(session, audit, [_issued_entry(agency, values)], now=registry.now())
+    write_audit(session, audit, [issued_entry(agency, values)], now=registry.now())
     return IssueOutcome(row, replayed=False)
-
-
-@dataclass(frozen=True, slots=True)
-class BatchItem:
-    request: LicenseCreate
-    idempotency_key: str | None = None
-
-
-#: What a batch answers per item: ``None`` when issued (or replayed), else why not.
-Refusal = RegistryError | CredentialError
-
-
-@dataclass(slots=True)
-class Batch:
-    """A batch on its way: checked (:func:`check_batch`), signed (:func:`sign_batch`),
-    written (:func:`write_batch`). Each stage runs in a session of its own, so a caller
-    can sign one batch while the one before it is being written."""
-
-    items: Sequence[BatchItem]
-    results: list[Refusal | None]
-    hashes: list[str]
-    #: The items to issue, with what their checks produced.
-    todo: list[tuple[int, CheckedRequest]] = dataclasses.field(default_factory=list)
-    #: Items whose key an earlier item of the batch holds: issued alone after it.
-    later: list[int] = dataclasses.field(default_factory=list)
-    #: Column values of the licenses and idempotency keys, once signed.
-    rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    keys: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-
-
-def check_batch(
-    session: Session, *, registry: Registry, agency: Agency, items: Sequence[BatchItem]
-) -> Batch:
-    """Every check :func:`issue` makes, for a batch: one query for its idempotency keys
-    (a replay is answered at once), the catalogue entries read once. Reads only."""
-    batch = Batch(
-        items=items,
-        results=[None] * len(items),
-        hashes=[request_hash(item.request.model_dump(mode="json")) for item in items],
-    )
-    records = _known_keys(session, agency=agency, items=items)
-    known: dict[str, LicenseType] = {}
-    claimed: set[str] = set()
-    for position, item in enumerate(items):
-        key = item.idempotency_key
-        try:
-            if key is not None:
-                _check_key(key)
-                if key in records:
-                    _check_replay(records[key], body_hash=batch.hashes[position])
-                    continue
-                if key in claimed:
-                    batch.later.append(position)
-                    continue
-            license_type = _authorised_type(
-                session, agency=agency, type_code=item.request.type, known=known
-            )
-            checked = check_request(item.request, registry=registry, license_type=license_type)
-        except RegistryError as exc:
-            batch.results[position] = exc
-            continue
-        if key is not None:
-            claimed.add(key)
-        batch.todo.append((position, checked))
-    return batch
-
-
-def sign_batch(
-    session: Session,
-    *,
-    registry: Registry,
-    agency: Agency,
-    batch: Batch,
-    entries: Sequence[StatusEntry],
-) -> None:
-    """Build and sign every license of ``batch.todo`` on its reserved status entry
-    (:func:`licenses.status.allocate` with ``count=len(batch.todo)``). The session is
-    only for the signing key, which the key store caches."""
-    now = registry.now()
-    salts = _Salts()
-    for (position, checked), entry in zip(batch.todo, entries, strict=True):
-        try:
-            values = _first_version(
-                session, registry=registry, agency=agency, checked=checked, entry=entry, salts=salts
-            )
-        except (RegistryError, CredentialError) as exc:
-            batch.results[position] = exc  # its entry stays unused, VALID and unreferenced
-            continue
-        batch.rows.append(values)
-        key = batch.items[position].idempotency_key
-        if key is not None:
-            batch.keys.append(
-                {
-                    "id": uuid.uuid4(),
-                    "agency_id": agency.id,
-                    "key": key,
-                    "request_hash": batch.hashes[position],
-                    "license_id": values["id"],
-                    "created_at": now,
-                }
-            )
-
-
-def write_batch(
-    session: Session,
-    *,
-    registry: Registry,
-    agency: Agency,
-    batch: Batch,
-    audit: AuditHook | None = None,
-) -> list[Refusal | None]:
-    """Insert a signed batch: the licenses, their keys and audit entries with one multi-row
-    ``INSERT`` each, in one savepoint. If that hits a constraint (say a concurrent request
-    took one of the keys), the savepoint is rolled back and each item is issued by
-    :func:`issue` in a savepoint of its own, so the good ones still land and the bad one
-    is refused. Flushes; the caller commits. Answers each item's refusal or ``None``."""
-    try:
-        with session.begin_nested():
-            if batch.rows:
-                session.execute(insert(License.__table__), batch.rows)
-            if batch.keys:
-                session.execute(insert(IdempotencyKey.__table__), batch.keys)
-            _write_audit(
-                session,
-                audit,
-                [_issued_entry(agency, values) for values in batch.rows],
-                now=registry.now(),
-            )
-    except IntegrityError:
-        alone = [position for position, _ in batch.todo if batch.results[position] is None]
-    else:
-        alone = []
-    for position in [*alone, *batch.later]:
-        batch.results[position] = _issue_alone(
-            session, registry=registry, agency=agency, item=batch.items[position], audit=audit
-        )
-    return batch.results
-
-
-def issue_many(
-    session: Session,
-    *,
-    registry: Registry,
-    agency: Agency,
-    items: Sequence[BatchItem],
-    audit: AuditHook | None = None,
-) -> list[Refusal | None]:
-    """Issue each item as :func:`issue` would, in a few statements for the whole batch
-    (the three stages in one session). Flushes; the caller commits."""
-    batch = check_batch(session, registry=registry, agency=agency, items=items)
-    entries = allocate(session, now=registry.now(), count=len(batch.todo))
-    sign_batch(session, registry=registry, agency=agency, batch=batch, entries=entries)
-    return write_batch(session, registry=registry, agency=agency, batch=batch, audit=audit)
-
-
-def _known_keys(
-    session: Session, *, agency: Agency, items: Sequence[BatchItem]
-) -> dict[str, IdempotencyKey]:
-    keys = {item.idempotency_key for item in items if item.idempotency_key is not None}
-    if not keys:
-        return {}
-    rows = session.scalars(
-        select(IdempotencyKey).where(
-            IdempotencyKey.agency_id == agency.id, IdempotencyKey.key.in_(keys)
-        )
-    )
-    return {row.key: row for row in rows}
-
-
-class _Salts:
-    """SD-JWT salts cut from one ``os.urandom`` read per 256 of them instead of a system
-    call per disclosure: each is still fresh CSPRNG output and used once."""
-
-    _SIZE = 16
-    _COUNT = 256
-
-    def __init__(self) -> None:
-        self._pool = b""
-        self._at = 0
-
-    def __call__(self) -> bytes:
-        if self._at >= len(self._pool):
-            self._pool, self._at = os.urandom(self._SIZE * self._COUNT), 0
-        self._at += self._SIZE
-        return self._pool[self._at - self._SIZE : self._at]
-
-
-def _issue_alone(
-    session: Session,
-    *,
-    registry: Registry,
-    agency: Agency,
-    item: BatchItem,
-    audit: AuditHook | None,
-) -> Refusal | None:
-    try:
-        with session.begin_nested():
-            issue(
-                session,
-                registry=registry,
-                agency=agency,
-                request=item.request,
-                idempotency_key=item.idempotency_key,
-                audit=audit,
-            )
-    except (RegistryError, CredentialError) as exc:
-        return exc
-    except IntegrityError as exc:
-        return LicenseNotStored(
-            f"could not be stored: {type(exc.orig).__name__ if exc.orig else 'constraint'}"
-        )
-    return None
 
 
 def _license_values(
@@ -767,7 +545,7 @@ def reissue(
         raise InvalidStatusTransition(
             f"cannot reissue a license that is {license_row.status}", field="status"
         )
-    license_type = _authorised_type(session, agency=agency, type_code=license_row.type_code)
+    license_type = authorised_type(session, agency=agency, type_code=license_row.type_code)
     fields = request.fields if request.fields is not None else fields_of(registry, license_row)
     catalogue.validate_fields(license_type, fields, field="fields")
     valid_from = request.valid_from or license_row.valid_from

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from licenses import bulk, issuance, services, status
+from licenses import batch, bulk, issuance, services, status
 from licenses.audit import services as audit_services
 from licenses.audit.models import AuditEntry
 from licenses.audit.services import append_entry
-from licenses.issuance import BatchItem
+from licenses.batch import BatchItem
 from licenses.models import IdempotencyKey, ImportJob, License
 from licenses.schemas import LicenseCreate
 from tests.support.license_factories import license_body, make_agency, registry_for
@@ -248,7 +248,7 @@ def test_one_key_twice_in_a_batch_issues_once(runtime) -> None:
     items = _batch_items(runtime, ["k-1", "k-1", "k-1"], [holders[0], holders[0], holders[1]])
     with runtime.transaction() as session:
         agency_row = services.get_agency(session, agency_ref=agency["agency_id"])
-        results = issuance.issue_many(
+        results = batch.issue_many(
             session, registry=registry_for(runtime), agency=agency_row, items=items
         )
     # The first issues, the same body again replays it, another body is refused.
@@ -265,7 +265,7 @@ def test_a_constraint_failing_in_a_batch_falls_back_to_one_by_one(runtime) -> No
     items = _batch_items(runtime, ["a", "b", "c"], holders[:3])
     with runtime.transaction() as session:
         agency_row = services.get_agency(session, agency_ref=agency["agency_id"])
-        batch = issuance.check_batch(session, registry=registry, agency=agency_row, items=items)
+        checked = batch.check_batch(session, registry=registry, agency=agency_row, items=items)
         # Another request takes key "b" after the batch looked its keys up.
         with runtime.transaction() as other:
             other.add(
@@ -279,11 +279,11 @@ def test_a_constraint_failing_in_a_batch_falls_back_to_one_by_one(runtime) -> No
                     created_at=registry.now(),
                 )
             )
-        entries = status.allocate(session, now=registry.now(), count=len(batch.todo))
-        issuance.sign_batch(
-            session, registry=registry, agency=agency_row, batch=batch, entries=entries
+        entries = status.allocate(session, now=registry.now(), count=len(checked.todo))
+        batch.sign_batch(
+            session, registry=registry, agency=agency_row, batch=checked, entries=entries
         )
-        results = issuance.write_batch(session, registry=registry, agency=agency_row, batch=batch)
+        results = batch.write_batch(session, registry=registry, agency=agency_row, batch=checked)
     assert results[0] is None
     assert results[2] is None
     assert isinstance(results[1], issuance.IdempotencyKeyReused)
