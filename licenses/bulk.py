@@ -278,8 +278,12 @@ def _startup_objects_frozen() -> Iterator[None]:
 
     An import allocates millions of short-lived objects, so the cyclic collector runs
     often, and every full pass walked the whole heap of modules, metadata and caches
-    again (~8 % of the import's time). ``gc.freeze`` parks them until the import ends.
+    again (~8 % of the import's time). ``gc.freeze`` parks them until the import ends;
+    a process that froze its own start-up objects (the app's workers) is left as it is.
     """
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield
