@@ -124,14 +124,17 @@ def parse_wrk(out: str, *, loadgen_cpu_share: float = 0.0) -> LoadResult:
         match = re.match(r"([\d.]+)(us|ms|s|m)$", percentiles.get(key, "0ms"))
         return _ms(match.group(1), match.group(2)) if match else 0.0
 
-    non_2xx = script_values(out).get("NON_2XX")
+    # The script's count of non-2xx answers, and wrk's own count of non-2xx-or-3xx ones.
+    counted = script_values(out).get("NON_2XX")
+    by_wrk = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    non_2xx = max(int(counted or 0), int(by_wrk.group(1)) if by_wrk else 0)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return LoadResult(
         requests_per_second=rps,
         p50_ms=pct("50"),
         p99_ms=pct("99"),
         requests=total,
-        non_2xx=int(non_2xx or 0),
+        non_2xx=non_2xx,
         errors=sum(int(x) for x in errors.groups()) if errors else 0,
         loadgen_cpu_share=loadgen_cpu_share,
     )
