@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -158,11 +158,11 @@ def record_failure(
 
 def clear_account(session: Session, *, keys: ThrottleKeys) -> None:
     """After a successful login: forget the account's failures (the address's stay)."""
-    row = session.scalar(
-        select(LoginThrottle).where(
+    # One statement, no row loaded: most logins have no failures to forget. A lock stays.
+    session.execute(
+        delete(LoginThrottle).where(
             LoginThrottle.scope == ThrottleScope.ACCOUNT.value,
             LoginThrottle.key_digest == keys.account,
+            LoginThrottle.locked_until.is_(None),
         )
     )
-    if row is not None and row.locked_until is None:
-        session.delete(row)

@@ -172,6 +172,8 @@ def test_import_killed_mid_file_then_resumed(server, tmp_path: Path) -> None:
             "--agency",
             agency["agency_id"],
             str(path),
+            "--chunk",
+            "40",
         ],
         env=server.env,
         cwd=REPO_ROOT,

@@ -261,6 +261,15 @@ def import_command(
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="Stop after this many more lines.")
     ] = None,
+    chunk: Annotated[
+        int,
+        typer.Option(
+            "--chunk",
+            min=1,
+            max=10_000,
+            help="Lines issued and committed together (memory grows with it).",
+        ),
+    ] = bulk.CHUNK_LINES,
     as_json: AsJson = False,
 ) -> None:
     """Issue every line of FILE for the agency; run it again to resume where it stopped."""
@@ -283,6 +292,7 @@ def import_command(
                     audit=append_entry,
                     progress=progress,
                     limit=limit,
+                    chunk_lines=chunk,
                 )
         except RegistryError as exc:
             fail(str(exc))
