@@ -65,6 +65,9 @@ if (cluster.isPrimary) {
     await grant.save();
     const at = new provider.AccessToken({
       jti: token, accountId: account, clientId, grantId: grant.jti, scope: 'openid profile', gty: 'authorization_code',
+      // Valid for the whole run: scenario 3 starts minutes after the peer (a full run
+      // outlasts the usual 600 s; an expired token would make every answer a 401).
+      expiresIn: 86400,
     });
     at.format = 'opaque';
     await at.save();
