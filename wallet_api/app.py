@@ -20,6 +20,7 @@ from keys import KeyedDigest
 from licenses.codes import RegistryError
 from licenses.errors import CredentialError
 from wallet_api import problems
+from wallet_api.admission import AdmissionLimit
 from wallet_api.csrf import CsrfError, CsrfProtection
 from wallet_api.hot_paths import Endpoint, HotPaths
 from wallet_api.logs import configure_logging
@@ -47,6 +48,8 @@ from wallet_api.runtime import Runtime
 from wallet_api.settings import DevelopmentSecretWarning, Settings, load_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
+#: Paths that never hold a database session across threads (wallet_api.admission).
+UNCOUNTED_PATHS = ("/.well-known/openid-configuration", "/jwks.json", "/healthz", "/metrics")
 #: What relying platforms call most (bench scenarios 1-3), served by wallet_api.hot_paths
 #: straight to the same endpoint functions the FastAPI routes use.
 HOT_PATHS: dict[tuple[str, str], Endpoint] = {
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     app = GovwalletAPI(
         https=settings.issuer.scheme == "https",
+        admission_limit=settings.database_pool_size,
         # Metrics are Prometheus (wallet_api/metrics.py), logs are JSON lines; FastAPI's
         # native OpenTelemetry would look up the global providers on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -127,14 +131,21 @@ class GovwalletAPI(FastAPI):
     hot paths skip all of FastAPI's per-request work.
     """
 
-    def __init__(self, *, https: bool, **kwargs: Any) -> None:
+    def __init__(self, *, https: bool, admission_limit: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._https = https
+        self._admission_limit = admission_limit
 
     def build_middleware_stack(self) -> ASGIApp:
         fastapi_stack = super().build_middleware_stack()
         hot = HotPaths(fastapi_stack, app=self, endpoints=HOT_PATHS)
-        return RequestContextMiddleware(hot, https=self._https)
+        admitted = AdmissionLimit(
+            hot,
+            limit=self._admission_limit,
+            exempt_paths=UNCOUNTED_PATHS,
+            exempt_prefixes=("/static/",),
+        )
+        return RequestContextMiddleware(admitted, https=self._https)
 
 
 def create_app_from_env() -> FastAPI:

@@ -59,7 +59,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # Admission control lets pool_size requests in, each holding at most one
+        # connection across threads; the pool_size threads may each need two more
+        # (a second session in a grant, the audit group's leader): never a wait forever.
+        max_overflow=2 * pool_size,
         pool_recycle=1800,
         connect_args={"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10},
     )

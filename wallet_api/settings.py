@@ -43,8 +43,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     #: SQLAlchemy URL; default: a SQLite file in the data directory.
     database_url: str | None = None
-    #: Connections per process; also the size of the thread pool that runs blocking work,
-    #: so requests wait for a thread rather than open connections beyond the pool.
+    #: Connections kept per process (up to three times as many at peak); also the size of
+    #: the thread pool and the number of requests admitted at once (wallet_api.admission).
     database_pool_size: int = Field(default=10, ge=1, le=200)
     #: The public base URL: the OpenID ``iss`` and the prefix of every link we hand out.
     issuer: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000")
