@@ -1,4 +1,5 @@
-"""``govwallet serve``: migrate, make sure keys exist, optionally seed the demo, run uvicorn."""
+"""``govwallet serve``: migrate, make sure keys exist, optionally seed the demo, run uvicorn
+(one process, or a supervisor and its workers: :mod:`wallet_api.cli.workers`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ def serve(
 ) -> None:
     """Serve govwallet over HTTP (migrations are applied first)."""
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     from wallet_api import demo as demo_data
     from wallet_api.metrics import MULTIPROC_ENV
@@ -45,15 +47,26 @@ def serve(
         os.environ[MULTIPROC_ENV] = str(metrics_dir)
     configure_logging(level=settings.log_level, json_format=settings.log_json)
     typer.echo(f"govwallet listening on http://{host}:{port}", err=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         "wallet_api.app:create_app_from_env",
         factory=True,
         host=host,
         port=port,
-        workers=workers,
         log_config=None,
         access_log=False,
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
         server_header=False,
     )
+    if workers == 1:
+        server = uvicorn.Server(config)
+        server.run()
+        if not server.started:
+            raise typer.Exit(STARTUP_FAILURE)
+        return
+    from wallet_api.cli.workers import Supervisor
+
+    # Each worker listens on a socket of its own (SO_REUSEPORT): wallet_api.cli.workers.
+    status = Supervisor(config, workers=workers).run()
+    if status:
+        raise typer.Exit(status)
