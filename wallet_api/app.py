@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 
 from identity.errors import IdentityError
 from identity.oidc.errors import OidcError
+from identity.oidc.token_state_feed import PostgresInvalidationFeed
 from keys import KeyedDigest
 from licenses.codes import RegistryError
 from licenses.errors import CredentialError
@@ -27,7 +28,7 @@ from wallet_api.logs import configure_logging
 from wallet_api.middleware import RequestContextMiddleware
 from wallet_api.oauth_documents import ProviderDocuments
 from wallet_api.oauth_logout import LogoutDeliveryLoop
-from wallet_api.oauth_server import MalformedOAuthRequest, malformed_request
+from wallet_api.oauth_server import MalformedOAuthRequest, StarletteProvider, malformed_request
 from wallet_api.oauth_setup import build_provider
 from wallet_api.routes import account, health, jwks
 from wallet_api.routes import licenses as license_routes
@@ -73,7 +74,12 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         # connections, so a burst never opens (and then closes) overflow connections.
         to_thread.current_default_thread_limiter().total_tokens = settings.database_pool_size
         app.state.logout_loop.start()
+        feed = token_state_feed(runtime, app.state.provider)
+        if feed is not None:
+            feed.start()
         yield
+        if feed is not None:
+            feed.stop()
         await app.state.logout_loop.stop()
         runtime.close()
 
@@ -146,6 +152,17 @@ class GovwalletAPI(FastAPI):
             exempt_prefixes=("/static/",),
         )
         return RequestContextMiddleware(admitted, https=self._https)
+
+
+def token_state_feed(
+    runtime: Runtime, provider: StarletteProvider
+) -> PostgresInvalidationFeed | None:
+    """The notifications that make the provider's token-state cache live (PostgreSQL)."""
+    engine = runtime.engine
+    if not runtime.settings.token_state_cache or engine.dialect.name != "postgresql":
+        return None
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return PostgresInvalidationFeed(conninfo=conninfo, cache=provider.token_state)
 
 
 def create_app_from_env() -> FastAPI:

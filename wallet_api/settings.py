@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     oidc_registration_token: SecretStr | None = None
     #: How often the back-channel logout outbox is checked for due deliveries.
     backchannel_logout_interval_seconds: float = Field(default=2.0, ge=0.05, le=3600)
+    #: Keep userinfo answers per access token in each worker, exact through PostgreSQL
+    #: notifications (identity.oidc.token_state); no effect on SQLite.
+    token_state_cache: bool = True
 
     # -- the citizen's wallet (wallet_api/portal_auth.py, licenses/wallet) ---------
     #: How long after its ``iat`` a wallet presentation's key-binding JWT is accepted.

@@ -42,6 +42,7 @@ from identity.oidc.grants.refresh_token import RefreshTokenGrant
 from identity.oidc.models import ClientAssertion, IssuedToken
 from identity.oidc.scopes import ALL_SCOPES, OFFLINE_ACCESS, scope_list
 from identity.oidc.subjects import subject_for
+from identity.oidc.token_state import TokenStateCache
 from identity.oidc.tokens import PROVIDER_OWNER, AccessTokens, new_refresh_token, utcnow
 from keys import KeyStore, MasterSecret
 
@@ -129,6 +130,8 @@ class Provider(AuthorizationServer):
         self.access_tokens = AccessTokens(
             keystore=keystore, issuer=config.issuer, ttl=config.access_token_ttl
         )
+        #: Answers per access token, live only while an invalidation feed listens.
+        self.token_state = TokenStateCache()
         self.register_grant(
             AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode()]
         )

@@ -20,10 +20,10 @@ from identity.oidc import services as oidc_services
 from identity.oidc.claims import userinfo_claims
 from identity.oidc.errors import InvalidClientMetadata
 from identity.oidc.models import IssuedToken, RevokedAccessToken
-from identity.oidc.scopes import OPENID
-from identity.oidc.tokens import REVOKED
+from identity.oidc.scopes import IDCARD, OPENID
+from identity.oidc.tokens import REVOKED, AccessTokenClaims
 from wallet_api.deps import ProviderDep, SessionDep, SettingsDep, SignInDep, provider_of
-from wallet_api.oauth_bearer import bearer_token, invalid_token
+from wallet_api.oauth_bearer import bearer_token, extract_bearer, invalid_token
 from wallet_api.oauth_documents import ProviderDocuments
 from wallet_api.oauth_flow import authorize
 from wallet_api.oauth_logout import rp_initiated_logout
@@ -86,19 +86,41 @@ async def userinfo_endpoint(request: Request) -> Response:
         "application/x-www-form-urlencoded"
     ):
         form_token = _text((await request.form(max_files=0, max_fields=10)).get("access_token"))
+    token = extract_bearer(request, form_token)
+    # A token answered before, with nothing it depends on changed since (the cache is
+    # kept exact by invalidation: identity.oidc.token_state): no thread, no query.
+    cached = provider.token_state.get(token) if token else None
+    if cached is not None:
+        return JSONResponse(cached.body)
     return JSONResponse(await run(_userinfo, request, provider, form_token))
 
 
 def _userinfo(
     request: Request, provider: StarletteProvider, form_token: str | None
 ) -> dict[str, Any]:
+    generation = provider.token_state.generation  # before anything is read
     with provider.read_sessions() as session:
-        return _userinfo_claims(request, session, provider, form_token)
+        claims, citizen = _userinfo_claims(request, session, provider, form_token)
+        body = userinfo_claims(
+            identity=provider.identity,
+            citizen=citizen,
+            subject=claims.subject,
+            scopes=set(claims.scopes),
+        )
+    if IDCARD not in claims.scopes:  # an identity number is never kept in memory
+        provider.token_state.put(
+            extract_bearer(request, form_token) or "",
+            claims=claims,
+            body=body,
+            citizen_id=str(citizen.id),
+            generation=generation,
+        )
+    return body
 
 
 def _userinfo_claims(
     request: Request, session: Session, provider: StarletteProvider, form_token: str | None
-) -> dict[str, Any]:
+) -> tuple[AccessTokenClaims, Citizen]:
     claims = bearer_token(
         request,
         session,
@@ -125,12 +147,7 @@ def _userinfo_claims(
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     #: OpenID Connect Core §5.3.2: "The sub Claim MUST always be returned".
-    return userinfo_claims(
-        identity=provider.identity,
-        citizen=found.Citizen,
-        subject=claims.subject,
-        scopes=set(claims.scopes),
-    )
+    return claims, found.Citizen
 
 
 @router.post("/introspect", summary="Token introspection (RFC 7662)")

@@ -1,0 +1,155 @@
+"""Userinfo answered from the token-state cache is never staler than the database says.
+
+The provider on PostgreSQL (where the cache is live); OpenID Connect Core §5.3 and RFC
+7009 §2.2 ("the token cannot be used again after the revocation").
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.protocol.conftest import FAST_SERVER_ENV
+from tests.protocol.oidc_helpers import ID_NUMBERS, Browser, add_citizen, add_client, code_flow
+from tests.support.databases import postgres_schema_url
+from tests.support.live_server import LiveServer, live_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+
+@pytest.fixture(scope="module")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with (
+        postgres_schema_url() as url,
+        live_server(
+            tmp_path_factory.mktemp("pg-provider"), database_url=url, extra_env=FAST_SERVER_ENV
+        ) as live,
+    ):
+        yield live
+
+
+def _token(server: LiveServer, id_number: str, scope: str = "openid profile") -> dict:
+    citizen = add_citizen(server, id_number, name="张三")
+    client = add_client(server, "--scope", "openid", "--scope", "profile")
+    browser = Browser(server)
+    try:
+        _, token, _ = code_flow(server, browser, client, citizen, scope=scope)
+    finally:
+        browser.close()
+    token["client"] = client
+    return token
+
+
+def _userinfo(server: LiveServer, access_token: str) -> httpx.Response:
+    return httpx.get(
+        f"{server.base_url}/userinfo", headers={"Authorization": f"Bearer {access_token}"}
+    )
+
+
+def _jti(access_token: str) -> str:
+    payload = access_token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"]
+
+
+def _eventually(check, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _sql(server: LiveServer, statement: str, **params: object) -> None:
+    engine = create_engine(server.env["GOVWALLET_DATABASE_URL"])
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(statement), params)
+    finally:
+        engine.dispose()
+
+
+def test_revoked_token_is_refused_at_once_after_cached_answers(pg_server: LiveServer) -> None:
+    token = _token(pg_server, ID_NUMBERS[0])
+    first = _userinfo(pg_server, token["access_token"])
+    assert first.status_code == 200
+    assert _userinfo(pg_server, token["access_token"]).json() == first.json()  # cached
+    client = token["client"]
+    revoked = httpx.post(
+        f"{pg_server.base_url}/revoke",
+        data={"token": token["access_token"]},
+        auth=(client.client_id, client.client_secret),
+    )
+    assert revoked.status_code == 200
+    refused = _userinfo(pg_server, token["access_token"])  # no wait: same node
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "The access token was revoked."
+
+
+def test_a_change_made_elsewhere_reaches_the_next_answer(pg_server: LiveServer) -> None:
+    """An operator's SQL (or another node) changes the citizen: the cached answer goes."""
+    token = _token(pg_server, ID_NUMBERS[1])
+    assert _userinfo(pg_server, token["access_token"]).json()["name"] == "张三"
+    _sql(
+        pg_server,
+        "UPDATE identity_citizen SET name = :name "
+        "WHERE id = (SELECT citizen_id FROM oidc_token WHERE jti = :jti)",
+        name="张三丰",
+        jti=_jti(token["access_token"]),
+    )
+    assert _eventually(
+        lambda: _userinfo(pg_server, token["access_token"]).json()["name"] == "张三丰"
+    )
+
+
+def test_a_revocation_made_elsewhere_reaches_the_next_answer(pg_server: LiveServer) -> None:
+    token = _token(pg_server, ID_NUMBERS[2])
+    assert _userinfo(pg_server, token["access_token"]).status_code == 200
+    _sql(
+        pg_server,
+        "INSERT INTO oidc_revoked_jti (jti, expires_at) "
+        "SELECT jti, access_expires_at FROM oidc_token WHERE jti = :jti",
+        jti=_jti(token["access_token"]),
+    )
+    assert _eventually(lambda: _userinfo(pg_server, token["access_token"]).status_code == 401)
+
+
+def test_idcard_answers_are_not_kept(pg_server: LiveServer, tmp_path: Path) -> None:
+    """A scope that releases the identity number is always read from the database."""
+    citizen = add_citizen(pg_server, "110108200002291234", name="李四")
+    client = add_client(pg_server, "--scope", "openid", "--scope", "profile", "--scope", "idcard")
+    browser = Browser(pg_server)
+    try:
+        _, token, _ = code_flow(pg_server, browser, client, citizen, scope="openid profile idcard")
+    finally:
+        browser.close()
+    first = _userinfo(pg_server, token["access_token"])
+    assert first.status_code == 200
+    log_before = pg_server.log()
+    assert "110108200002291234" not in log_before
+    # Change the name behind the provider's back, without any notification: an answer
+    # kept in memory would still say 李四; one read from the database says 李五.
+    _sql(
+        pg_server,
+        "ALTER TABLE identity_citizen DISABLE TRIGGER govwallet_token_state_citizen",
+    )
+    try:
+        _sql(
+            pg_server,
+            "UPDATE identity_citizen SET name = '李五' "
+            "WHERE id = (SELECT citizen_id FROM oidc_token WHERE jti = :jti)",
+            jti=_jti(token["access_token"]),
+        )
+        assert _userinfo(pg_server, token["access_token"]).json()["name"] == "李五"
+    finally:
+        _sql(
+            pg_server,
+            "ALTER TABLE identity_citizen ENABLE TRIGGER govwallet_token_state_citizen",
+        )
