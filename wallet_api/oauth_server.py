@@ -25,6 +25,7 @@ from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, Response
 
 from identity.oidc.server import Provider
+from identity.oidc.token_state import CachedAnswer
 
 T = TypeVar("T")
 MAX_FORM_FIELDS = 100
@@ -81,6 +82,8 @@ class StarletteOAuth2Request(OAuth2Request):
         self.db = db
         self.issued: tuple[str, int, str | None] | None = None
         self.confirmed = False
+        #: The token-state cache's entry for the request's ``token`` (introspection).
+        self.cached_token: CachedAnswer | None = None
 
     @property
     def args(self) -> dict[str, str]:

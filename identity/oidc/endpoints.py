@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from identity.oidc.errors import UnsupportedTokenType
 from identity.oidc.models import IssuedToken
+from identity.oidc.token_state import CachedAnswer
 from identity.oidc.tokens import (
     AccessTokenClaims,
     InvalidAccessToken,
@@ -43,9 +44,15 @@ class FoundToken(TokenMixin):
 
     kind: str
     client_id: str
-    db: Session
+    db: Session | None
     access: AccessTokenClaims | None = None
     row: IssuedToken | None = None
+    #: The token-state cache vouches for it: verified and not revoked (no query needed).
+    current: bool = False
+    #: The cache's generation before the database was read (to keep the answer).
+    generation: int = 0
+    #: The token string as presented.
+    value: str = ""
 
     def check_client(self, client: Any) -> bool:
         return self.client_id == client.client_id
@@ -58,22 +65,55 @@ class FoundToken(TokenMixin):
         return expires is None or aware(expires) <= utcnow()
 
     def is_revoked(self) -> bool:
+        if self.current:
+            return False
         if self.access is not None:
+            assert self.db is not None
             return is_revoked(self.db, jti=self.access.jti)
         assert self.row is not None
         return self.row.revoked_at is not None or self.row.refresh_used_at is not None
 
 
-def find_token(provider: Provider, db: Session, token: str, hint: str | None) -> FoundToken | None:
-    """Either kind, whatever the hint says (RFC 7009 §2.1: the hint only speeds the search)."""
+def find_token(
+    provider: Provider,
+    db: Session | None,
+    token: str,
+    hint: str | None,
+    *,
+    cached: CachedAnswer | None = None,
+) -> FoundToken | None:
+    """Either kind, whatever the hint says (RFC 7009 §2.1: the hint only speeds the search).
+
+    ``cached`` is the token-state cache's entry for ``token``, looked up by the caller
+    (``identity.oidc.token_state``): the token is then known valid without a query, and
+    ``db`` may be ``None``.
+    """
     if not isinstance(token, str) or not token or len(token) > 8192:
         return None
+    if cached is not None:
+        return FoundToken(
+            kind="access_token",
+            client_id=cached.claims.client_id,
+            db=db,
+            access=cached.claims,
+            current=True,
+            value=token,
+        )
+    assert db is not None
     if token.count(".") == 2:
+        generation = provider.token_state.generation  # before anything is read
         try:
             access = provider.access_tokens.decode(db, token)
         except InvalidAccessToken:
             return None
-        return FoundToken(kind="access_token", client_id=access.client_id, db=db, access=access)
+        return FoundToken(
+            kind="access_token",
+            client_id=access.client_id,
+            db=db,
+            access=access,
+            generation=generation,
+            value=token,
+        )
     row = db.scalars(
         select(IssuedToken).where(
             IssuedToken.refresh_token_digest == provider.digests.refresh_token.digest(token)
@@ -102,7 +142,11 @@ class ClientTokenLookup:
         (inactive, or nothing to revoke), so nothing about it is revealed."""
         self.check_params(request, client)
         token = find_token(
-            self.provider, request.db, request.form["token"], request.form.get("token_type_hint")
+            self.provider,
+            request.db,
+            request.form["token"],
+            request.form.get("token_type_hint"),
+            cached=getattr(request, "cached_token", None),
         )
         if token is None or not token.check_client(client):
             return None
@@ -119,6 +163,11 @@ class IntrospectionEndpoint(ClientTokenLookup, _IntrospectionEndpoint):
     def introspect_token(self, token: FoundToken) -> dict[str, Any]:
         issuer = self.provider.config.issuer
         if token.access is not None:
+            if not token.current:
+                # Active (verified, unexpired, unrevoked): later calls need no query.
+                self.provider.token_state.put(
+                    token.value, claims=token.access, generation=token.generation
+                )
             claims = token.access.claims
             body = {
                 "active": True,

@@ -1,11 +1,11 @@
 """What answering an access token found, cached per process and kept exact by invalidation.
 
-A relying platform calls userinfo (and a resource server introspection) with the same
+A relying platform calls userinfo, and a resource server introspection, with the same
 access token again and again. Each call used to verify the ES256 signature and ask the
 database whether the token was revoked and what the citizen's record says: about 1 ms of
 CPU and a thread-pool hop per call (bench scenario 3). This cache keeps, per token, the
-verified claims and the answer, and forgets them the moment anything they depend on
-changes:
+verified claims (and the userinfo answer), and forgets them the moment anything they
+depend on changes:
 
 - **On PostgreSQL**, triggers (migration ``oidc_0002``) send ``NOTIFY`` on
   :data:`CHANNEL` when a ``jti`` is revoked, a token row is revoked, or a citizen's
@@ -54,11 +54,16 @@ MAX_ENTRIES = 100_000
 
 @dataclass(frozen=True, slots=True)
 class CachedAnswer:
-    """A verified access token and the userinfo answer it gave."""
+    """A verified, unrevoked access token, and the userinfo answer it gave if it was asked.
+
+    An entry from introspection (``userinfo is None``) says only that the token verified
+    and its ``jti`` was not revoked; one from userinfo also that its token row was not
+    revoked and what the citizen's record said.
+    """
 
     claims: AccessTokenClaims
-    body: dict[str, Any]
-    citizen_id: str
+    userinfo: dict[str, Any] | None
+    citizen_id: str | None
     #: ``time.monotonic()`` after which the entry is not used.
     deadline: float
 
@@ -135,12 +140,13 @@ class TokenStateCache:
         token: str,
         *,
         claims: AccessTokenClaims,
-        body: dict[str, Any],
-        citizen_id: str,
         generation: int,
+        userinfo: dict[str, Any] | None = None,
+        citizen_id: str | None = None,
     ) -> bool:
         """Keep an answer read from the database at ``generation``; refused (False) when
-        the cache is not live or anything was invalidated since."""
+        the cache is not live or anything was invalidated since. An entry without a
+        userinfo answer never replaces one with it."""
         deadline = self._monotonic() + min(self._max_age, claims.expires_at - self._wall_clock())
         with self._lock:
             if not self._live or generation != self._generation:
@@ -148,14 +154,17 @@ class TokenStateCache:
             if deadline <= self._monotonic():
                 return False
             if token in self._entries:
+                if userinfo is None and self._entries[token].userinfo is not None:
+                    return False
                 self._remove(token)
             while len(self._entries) >= self._max_entries:
                 self._remove(next(iter(self._entries)))  # the oldest entry
             self._entries[token] = CachedAnswer(
-                claims=claims, body=body, citizen_id=citizen_id, deadline=deadline
+                claims=claims, userinfo=userinfo, citizen_id=citizen_id, deadline=deadline
             )
             self._by_jti[claims.jti] = token
-            self._by_citizen.setdefault(citizen_id, set()).add(token)
+            if citizen_id is not None:
+                self._by_citizen.setdefault(citizen_id, set()).add(token)
         return True
 
     # -- invalidation -------------------------------------------------------------
@@ -194,8 +203,8 @@ class TokenStateCache:
         entry = self._entries.pop(token)
         if self._by_jti.get(entry.claims.jti) == token:
             del self._by_jti[entry.claims.jti]
-        tokens = self._by_citizen.get(entry.citizen_id)
-        if tokens is not None:
+        tokens = self._by_citizen.get(entry.citizen_id) if entry.citizen_id else None
+        if tokens is not None and entry.citizen_id is not None:
             tokens.discard(token)
             if not tokens:
                 del self._by_citizen[entry.citizen_id]

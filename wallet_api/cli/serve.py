@@ -26,6 +26,7 @@ def serve(
     from uvicorn.config import STARTUP_FAILURE
 
     from wallet_api import demo as demo_data
+    from wallet_api.http_protocol import CoalescingHttpToolsProtocol
     from wallet_api.metrics import MULTIPROC_ENV
 
     settings = settings_or_exit()
@@ -50,6 +51,8 @@ def serve(
     config = uvicorn.Config(
         "wallet_api.app:create_app_from_env",
         factory=True,
+        # One system call per response instead of two (wallet_api.http_protocol).
+        http=CoalescingHttpToolsProtocol,
         host=host,
         port=port,
         log_config=None,

@@ -90,8 +90,8 @@ async def userinfo_endpoint(request: Request) -> Response:
     # A token answered before, with nothing it depends on changed since (the cache is
     # kept exact by invalidation: identity.oidc.token_state): no thread, no query.
     cached = provider.token_state.get(token) if token else None
-    if cached is not None:
-        return JSONResponse(cached.body)
+    if cached is not None and cached.userinfo is not None:
+        return JSONResponse(cached.userinfo)
     return JSONResponse(await run(_userinfo, request, provider, form_token))
 
 
@@ -111,7 +111,7 @@ def _userinfo(
         provider.token_state.put(
             extract_bearer(request, form_token) or "",
             claims=claims,
-            body=body,
+            userinfo=body,
             citizen_id=str(citizen.id),
             generation=generation,
         )
@@ -154,16 +154,25 @@ def _userinfo_claims(
 async def introspection_endpoint(request: Request) -> Response:
     provider = provider_of(request)
     oauth = await read_request(request, None, issuer=provider.config.issuer)
+    token = oauth.form.get("token")
+    oauth.cached_token = provider.token_state.get(token) if token else None
+    if oauth.cached_token is not None:
+        # Known valid and unrevoked (identity.oidc.token_state): no query, no thread.
+        return _introspection_response(provider, oauth)
     return await run(_introspection, provider, oauth)
 
 
 def _introspection(provider: StarletteProvider, oauth: StarletteOAuth2Request) -> Response:
     with provider.read_sessions() as session:
         oauth.db = session
-        try:
-            return provider.create_endpoint_response("introspection", oauth)
-        except ValueError:
-            return invalid_request("The request is malformed.")
+        return _introspection_response(provider, oauth)
+
+
+def _introspection_response(provider: StarletteProvider, oauth: StarletteOAuth2Request) -> Response:
+    try:
+        return provider.create_endpoint_response("introspection", oauth)
+    except ValueError:
+        return invalid_request("The request is malformed.")
 
 
 @router.post("/revoke", summary="Token revocation (RFC 7009)")

@@ -50,7 +50,7 @@ def put(cache: TokenStateCache, token: str = "t1", jti: str = "j1", citizen: str
     return cache.put(
         token,
         claims=claims(jti),
-        body={"sub": "s", "jti": jti},
+        userinfo={"sub": "s", "jti": jti},
         citizen_id=citizen,
         generation=cache.generation,
     )
@@ -67,7 +67,7 @@ def test_an_answer_is_kept_for_exactly_its_token(cache: TokenStateCache) -> None
     assert put(cache) is True
     hit = cache.get("t1")
     assert hit is not None
-    assert hit.body == {"sub": "s", "jti": "j1"}
+    assert hit.userinfo == {"sub": "s", "jti": "j1"}
     assert cache.get("t1x") is None
     assert cache.get("") is None
 
@@ -75,7 +75,7 @@ def test_an_answer_is_kept_for_exactly_its_token(cache: TokenStateCache) -> None
 def test_a_read_racing_an_invalidation_is_not_stored(cache: TokenStateCache) -> None:
     generation = cache.generation  # the request starts reading the database
     cache.invalidate(jtis=["someone-else"])  # any change arrives meanwhile
-    stored = cache.put("t1", claims=claims(), body={}, citizen_id="p1", generation=generation)
+    stored = cache.put("t1", claims=claims(), userinfo={}, citizen_id="p1", generation=generation)
     assert stored is False
     assert cache.get("t1") is None
 
@@ -125,11 +125,13 @@ def test_entries_end_with_their_token_and_after_the_maximum_age(
     clock.advance(2)
     assert cache.get("t1") is None  # max_age 60 s
     short = dataclasses.replace(claims("j9"), expires_at=int(clock.wall) + 10)
-    assert cache.put("t9", claims=short, body={}, citizen_id="p", generation=cache.generation)
+    assert cache.put("t9", claims=short, userinfo={}, citizen_id="p", generation=cache.generation)
     clock.advance(11)
     assert cache.get("t9") is None  # the token itself expired
     expired = dataclasses.replace(claims("j8"), expires_at=int(clock.wall) - 1)
-    assert not cache.put("t8", claims=expired, body={}, citizen_id="p", generation=cache.generation)
+    assert not cache.put(
+        "t8", claims=expired, userinfo={}, citizen_id="p", generation=cache.generation
+    )
 
 
 def test_the_oldest_entries_make_room(clock: Clock) -> None:

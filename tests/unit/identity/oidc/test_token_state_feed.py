@@ -60,7 +60,7 @@ def _claims(jti: str) -> AccessTokenClaims:
 
 def _put(cache: TokenStateCache, token: str, jti: str, citizen_id: str) -> None:
     stored = cache.put(
-        token, claims=_claims(jti), body={}, citizen_id=citizen_id, generation=cache.generation
+        token, claims=_claims(jti), userinfo={}, citizen_id=citizen_id, generation=cache.generation
     )
     assert stored
 

@@ -1,7 +1,8 @@
-"""Userinfo answered from the token-state cache is never staler than the database says.
+"""Userinfo and introspection answered from the token-state cache are never staler than
+the database says.
 
-The provider on PostgreSQL (where the cache is live); OpenID Connect Core §5.3 and RFC
-7009 §2.2 ("the token cannot be used again after the revocation").
+The provider on PostgreSQL (where the cache is live); OpenID Connect Core §5.3, RFC 7662
+§2.2 and RFC 7009 §2.2 ("the token cannot be used again after the revocation").
 """
 
 from __future__ import annotations
@@ -153,3 +154,48 @@ def test_idcard_answers_are_not_kept(pg_server: LiveServer, tmp_path: Path) -> N
             pg_server,
             "ALTER TABLE identity_citizen ENABLE TRIGGER govwallet_token_state_citizen",
         )
+
+
+def _introspect(server: LiveServer, client, token: str) -> dict:  # type: ignore[no-untyped-def]
+    response = httpx.post(
+        f"{server.base_url}/introspect",
+        data={"token": token},
+        auth=(client.client_id, client.client_secret),
+    )
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_introspection_stays_exact_and_per_client(pg_server: LiveServer) -> None:
+    token = _token(pg_server, "310104199602294187")
+    client = token["client"]
+    first = _introspect(pg_server, client, token["access_token"])
+    assert first["active"] is True
+    assert _introspect(pg_server, client, token["access_token"]) == first  # from the cache
+    # RFC 7662 §2.2: another client's token is inactive for this caller, cached or not.
+    other = add_client(pg_server, "--scope", "openid")
+    assert _introspect(pg_server, other, token["access_token"]) == {"active": False}
+    # An introspection entry does not stand in for a userinfo answer.
+    assert _userinfo(pg_server, token["access_token"]).json()["name"] == "张三"
+    revoked = httpx.post(
+        f"{pg_server.base_url}/revoke",
+        data={"token": token["access_token"]},
+        auth=(client.client_id, client.client_secret),
+    )
+    assert revoked.status_code == 200
+    assert _introspect(pg_server, client, token["access_token"]) == {"active": False}
+
+
+def test_introspection_sees_a_revocation_made_elsewhere(pg_server: LiveServer) -> None:
+    token = _token(pg_server, "650102201206150072")
+    client = token["client"]
+    assert _introspect(pg_server, client, token["access_token"])["active"] is True
+    _sql(
+        pg_server,
+        "INSERT INTO oidc_revoked_jti (jti, expires_at) "
+        "SELECT jti, access_expires_at FROM oidc_token WHERE jti = :jti",
+        jti=_jti(token["access_token"]),
+    )
+    assert _eventually(
+        lambda: _introspect(pg_server, client, token["access_token"]) == {"active": False}
+    )
