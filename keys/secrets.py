@@ -85,7 +85,7 @@ class KeyedDigest:
 
     def digest(self, value: str | bytes) -> str:
         data = value.encode() if isinstance(value, str) else value
-        return hmac.new(self._key, data, hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, data, "sha256").hex()
 
     def matches(self, value: str | bytes, expected_digest: str) -> bool:
         """Constant-time comparison of ``value``'s digest with ``expected_digest``."""
