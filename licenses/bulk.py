@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from licenses.batch import Batch, BatchItem, check_batch, sign_batch, write_batch
-from licenses.bulk_signing import ChunkSigning, LocalSigning, Signed
+from licenses.bulk_signing import ChunkSigning, LocalSigning, Signed, SigningJob
 from licenses.codes import RegistryError
 from licenses.errors import CredentialError
 from licenses.issuance import AuditHook, IssueOutcome, issue
@@ -199,12 +198,8 @@ class _SignedChunk:
 class _CheckedChunk:
     """A chunk checked, its status entries reserved, its signing under way."""
 
-    lines: list[tuple[int, str]]
-    failures: list[LineFailure]
-    numbers: list[int]
-    batch: Batch
-    agency: Agency
-    now: datetime
+    chunk: _SignedChunk
+    job: SigningJob
     signed: Future[Signed]
 
 
@@ -235,18 +230,16 @@ def _check_chunk(
         agency = session.get_one(Agency, agency_id)
         batch = check_batch(session, registry=registry, agency=agency, items=items)
         entries = allocate(session, now=registry.now(), count=len(batch.todo))
-    now = registry.now()
-    signed = signing.submit(
-        agency=agency, now=now, todo=[checked for _, checked in batch.todo], entries=entries
+    job = SigningJob(
+        agency=agency,
+        now=registry.now(),
+        todo=[checked for _, checked in batch.todo],
+        entries=list(entries),
     )
     return _CheckedChunk(
-        lines=lines,
-        failures=failures,
-        numbers=numbers,
-        batch=batch,
-        agency=agency,
-        now=now,
-        signed=signed,
+        chunk=_SignedChunk(lines=lines, failures=failures, numbers=numbers, batch=batch),
+        job=job,
+        signed=signing.submit(job),
     )
 
 
@@ -254,15 +247,13 @@ def _signed(chunk: _CheckedChunk, *, registry: Registry) -> _SignedChunk:
     """Wait for a chunk's signatures; its rows and keys, ready to write."""
     sign_batch(
         None,
-        registry=dataclasses.replace(registry, clock=lambda: chunk.now),
-        agency=chunk.agency,
-        batch=chunk.batch,
+        registry=dataclasses.replace(registry, clock=lambda: chunk.job.now),
+        agency=chunk.job.agency,
+        batch=chunk.chunk.batch,
         entries=(),
         signed=chunk.signed.result(),
     )
-    return _SignedChunk(
-        lines=chunk.lines, failures=chunk.failures, numbers=chunk.numbers, batch=chunk.batch
-    )
+    return chunk.chunk
 
 
 def _write_chunk(

@@ -21,8 +21,9 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -38,20 +39,24 @@ Signed = list[dict[str, Any] | Refusal]
 WorkerSetup = Callable[[], tuple[sessionmaker[Session], Registry]]
 
 
+@dataclass(frozen=True, slots=True)
+class SigningJob:
+    """A chunk's checked requests, their reserved entries, and the chunk's time (the
+    importer's, wherever the chunk is signed)."""
+
+    agency: Agency
+    now: datetime
+    todo: list[CheckedRequest]
+    entries: list[StatusEntry]
+
+
 class ChunkSigning(Protocol):
     """Signs a chunk's checked requests on their reserved entries (:func:`sign_items`)."""
 
     #: How many chunks may be signing while the next one is checked.
     ahead: int
 
-    def submit(
-        self,
-        *,
-        agency: Agency,
-        now: datetime,
-        todo: Sequence[CheckedRequest],
-        entries: Sequence[StatusEntry],
-    ) -> Future[Signed]: ...
+    def submit(self, job: SigningJob) -> Future[Signed]: ...
 
     def close(self) -> None: ...
 
@@ -65,19 +70,10 @@ class LocalSigning:
         self._sessions = sessions
         self._registry = registry
 
-    def submit(
-        self,
-        *,
-        agency: Agency,
-        now: datetime,
-        todo: Sequence[CheckedRequest],
-        entries: Sequence[StatusEntry],
-    ) -> Future[Signed]:
+    def submit(self, job: SigningJob) -> Future[Signed]:
         future: Future[Signed] = Future()
         try:
-            future.set_result(
-                _sign(self._sessions, self._registry, agency, now, list(todo), list(entries))
-            )
+            future.set_result(_sign(self._sessions, self._registry, job))
         except BaseException as exc:
             future.set_exception(exc)
         return future
@@ -100,32 +96,19 @@ class ProcessSigning:
             initargs=(setup,),
         )
 
-    def submit(
-        self,
-        *,
-        agency: Agency,
-        now: datetime,
-        todo: Sequence[CheckedRequest],
-        entries: Sequence[StatusEntry],
-    ) -> Future[Signed]:
-        return self._pool.submit(_sign_in_worker, agency, now, list(todo), list(entries))
+    def submit(self, job: SigningJob) -> Future[Signed]:
+        return self._pool.submit(_sign_in_worker, job)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _sign(
-    sessions: sessionmaker[Session],
-    registry: Registry,
-    agency: Agency,
-    now: datetime,
-    todo: list[CheckedRequest],
-    entries: list[StatusEntry],
-) -> Signed:
-    # The chunk's licenses carry the importer's time, wherever they are signed.
-    at_now = dataclasses.replace(registry, clock=lambda: now)
+def _sign(sessions: sessionmaker[Session], registry: Registry, job: SigningJob) -> Signed:
+    at_now = dataclasses.replace(registry, clock=lambda: job.now)
     with sessions() as session:
-        return sign_items(session, registry=at_now, agency=agency, todo=todo, entries=entries)
+        return sign_items(
+            session, registry=at_now, agency=job.agency, todo=job.todo, entries=job.entries
+        )
 
 
 _WORKER: tuple[sessionmaker[Session], Registry] | None = None
@@ -153,10 +136,8 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _sign_in_worker(
-    agency: Agency, now: datetime, todo: list[CheckedRequest], entries: list[StatusEntry]
-) -> Signed:
+def _sign_in_worker(job: SigningJob) -> Signed:
     if _WORKER is None:
         raise RuntimeError("the signing worker was not set up")
     sessions, registry = _WORKER
-    return _sign(sessions, registry, agency, now, todo, entries)
+    return _sign(sessions, registry, job)
