@@ -144,14 +144,17 @@ class GovwalletAPI(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         fastapi_stack = super().build_middleware_stack()
-        hot = HotPaths(fastapi_stack, app=self, endpoints=HOT_PATHS)
+        # The hot paths are outside admission control: each opens and closes its sessions
+        # inside one thread-pool call (never across threads, which is what admission
+        # guards against), and the thread limiter bounds how many run at once.
         admitted = AdmissionLimit(
-            hot,
+            fastapi_stack,
             limit=self._admission_limit,
             exempt_paths=UNCOUNTED_PATHS,
             exempt_prefixes=("/static/",),
         )
-        return RequestContextMiddleware(admitted, https=self._https)
+        hot = HotPaths(admitted, app=self, endpoints=HOT_PATHS)
+        return RequestContextMiddleware(hot, https=self._https)
 
 
 def token_state_feed(
