@@ -93,7 +93,7 @@ class Signer:
         self.kid = kid
         self.alg = alg
         self._key = key
-        self._algorithm = jws.default_registry.get_alg(alg)
+        self._algorithm = jws.JWSRegistry(algorithms=[alg]).get_alg(alg)
 
     def sign_compact(self, *, header: dict[str, Any], payload: bytes) -> str:
         """A JWS compact serialization; ``alg`` and ``kid`` are set here."""
@@ -134,7 +134,12 @@ _ENCODED_HEADERS: dict[tuple[tuple[str, Any], ...], bytes] = {}
 
 def _json(value: dict[str, Any]) -> bytes:
     """Compact UTF-8 JSON, as joserfc writes headers and claims (orjson: the same bytes)."""
-    return orjson.dumps(value)
+    return orjson.dumps(
+        value,
+        option=orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_PASSTHROUGH_SUBCLASS,
+    )
 
 
 def _b64url(data: bytes) -> bytes:

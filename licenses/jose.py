@@ -86,6 +86,15 @@ def read_json(data: bytes) -> Any:
     return orjson.loads(data)
 
 
+#: Like :mod:`json`, refuse dates, dataclasses and subclasses of built-in types instead of
+#: writing them in a form of orjson's choosing.
+_STRICT = (
+    orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | (orjson.OPT_PASSTHROUGH_SUBCLASS)
+)
+
+
 def json_bytes(value: Any) -> bytes:
     """Compact UTF-8 JSON, the bytes that get signed or disclosed.
 
@@ -94,7 +103,7 @@ def json_bytes(value: Any) -> bytes:
     :mod:`json`, which writes the same compact form.
     """
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, option=_STRICT)
     except TypeError:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 

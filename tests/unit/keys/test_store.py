@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 from sqlalchemy import select
 
@@ -152,6 +152,35 @@ def test_signatures_verify_with_the_published_jwks_across_rotation(
         jwt.decode(token_before, keyset).header["kid"]
         != jwt.decode(token_after, keyset).header["kid"]
     )
+
+
+@pytest.mark.parametrize("alg", ["ES256", "RS256", "EdDSA"])
+def test_compact_serializations_verify_independently(
+    runtime: Runtime, store: KeyStore, alg: str
+) -> None:
+    """The signer assembles RFC 7515 §7.1 itself around joserfc's algorithm: joserfc's own
+    verifier reads what it makes, header members and payload intact, for every header
+    shape (encoded headers are kept per header; a header with a list value is not)."""
+    with runtime.transaction() as session:
+        store.ensure(session, owner="o", alg=alg)
+        signer = store.signer(session, owner="o", alg=alg)
+        keyset = KeySet.import_key_set(store.jwks(session, owner="o"))
+    claims = {"sub": "张三", "n": 2**40, "nested": {"a": [1, "b", None]}}
+    first = signer.sign_jwt(claims, header={"typ": "at+jwt"})
+    again = signer.sign_jwt({"n": 3}, header={"typ": "at+jwt"})  # the kept encoded header
+    listed = signer.sign_compact(header={"typ": "x+jwt", "x5c": ["TUlJ"]}, payload=b"raw")
+    decoded = jwt.decode(first, keyset, algorithms=[alg])
+    assert decoded.claims == claims
+    assert decoded.header == {"typ": "at+jwt", "alg": alg, "kid": signer.kid}
+    assert jwt.decode(again, keyset, algorithms=[alg]).claims == {"n": 3}
+    assert first.split(".")[0] == again.split(".")[0]
+    verified = jws.deserialize_compact(listed, keyset, algorithms=[alg])
+    assert verified.payload == b"raw"
+    assert verified.protected["x5c"] == ["TUlJ"]
+    default = jwt.decode(signer.sign_jwt({"n": 1}), keyset, algorithms=[alg])
+    assert default.header["typ"] == "JWT"
+    with pytest.raises(TypeError):  # as with json: no silent encoding of a datetime
+        signer.sign_jwt({"exp": datetime.now(UTC)})
 
 
 def test_signing_does_not_decrypt_per_call_and_rotation_invalidates_the_cache(
