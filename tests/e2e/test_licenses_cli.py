@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from stdnum.iso7064 import mod_11_2
 
 from licenses import sdjwt, statuslist
@@ -54,8 +54,14 @@ def holder_ids(count: int) -> list[str]:
     ]
 
 
+def server_engine(server: LiveServer) -> Engine:
+    """The server's own database: its SQLite file, or its PostgreSQL (two-node runs)."""
+    url = server.env.get("GOVWALLET_DATABASE_URL")
+    return create_engine(url or f"sqlite:///{server.data_dir / 'govwallet.sqlite3'}")
+
+
 def license_count(server: LiveServer) -> int:
-    engine = create_engine(f"sqlite:///{server.data_dir / 'govwallet.sqlite3'}")
+    engine = server_engine(server)
     try:
         with engine.connect() as connection:
             return int(connection.scalar(select(func.count()).select_from(License.__table__)) or 0)
@@ -243,7 +249,7 @@ def test_import_killed_mid_file_then_resumed(server, tmp_path: Path, signers: st
     assert resumed["state"] == "done"
     assert (resumed["issued"], resumed["failed"], resumed["last_line"]) == (400, 0, 400)
     assert license_count(server) == before + 400
-    engine = create_engine(f"sqlite:///{server.data_dir / 'govwallet.sqlite3'}")
+    engine = server_engine(server)
     with engine.connect() as connection:
         digests = (
             connection.execute(

@@ -73,7 +73,7 @@ def _wait_for(condition, timeout: float = 60.0):  # type: ignore[no-untyped-def]
 
 
 def test_each_worker_listens_on_its_own_socket(tmp_path: Path) -> None:
-    with live_server(tmp_path, workers=2) as server:
+    with live_server(tmp_path, workers=2, nodes=1) as server:
         port = int(server.base_url.rsplit(":", 1)[1])
         assert len(_wait_for(lambda: _workers(server.process.pid) or None)) == 2
         assert _listening_sockets(port) == 2
@@ -95,7 +95,7 @@ def test_each_worker_listens_on_its_own_socket(tmp_path: Path) -> None:
 
 
 def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
-    with live_server(tmp_path, workers=2) as server:
+    with live_server(tmp_path, workers=2, nodes=1) as server:
         supervisor = server.process.pid
         first = _wait_for(lambda: _workers(supervisor) if len(_workers(supervisor)) == 2 else None)
         victim = min(first)
@@ -119,7 +119,7 @@ def test_a_worker_that_dies_is_replaced(tmp_path: Path) -> None:
 
 
 def test_sigterm_stops_the_workers_and_the_supervisor(tmp_path: Path) -> None:
-    with live_server(tmp_path, workers=2) as server:
+    with live_server(tmp_path, workers=2, nodes=1) as server:
         workers = _wait_for(
             lambda: _workers(server.process.pid) if len(_workers(server.process.pid)) == 2 else None
         )

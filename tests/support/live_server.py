@@ -65,8 +65,12 @@ def live_server(
     demo: bool = False,
     extra_env: dict[str, str] | None = None,
     workers: int = 1,
+    nodes: int | None = None,
 ) -> Iterator[LiveServer]:
-    nodes = int(os.environ.get(NODES_ENV, "1") or "1")
+    """``nodes`` fixes the number of nodes (a test about one node's processes);
+    otherwise ``GOVWALLET_TEST_NODES`` decides."""
+    if nodes is None:
+        nodes = int(os.environ.get(NODES_ENV, "1") or "1")
     if nodes > 1:
         with _cluster(
             tmp_dir,
