@@ -92,11 +92,11 @@ async def userinfo_endpoint(request: Request) -> Response:
     cached = provider.token_state.get(token) if token else None
     if cached is not None and cached.userinfo is not None:
         return JSONResponse(cached.userinfo)
-    return JSONResponse(await run(_userinfo, request, provider, form_token))
+    return JSONResponse(await run(_userinfo, request, provider, form_token, token))
 
 
 def _userinfo(
-    request: Request, provider: StarletteProvider, form_token: str | None
+    request: Request, provider: StarletteProvider, form_token: str | None, token: str | None
 ) -> dict[str, Any]:
     generation = provider.token_state.generation  # before anything is read
     with provider.read_sessions() as session:
@@ -107,9 +107,9 @@ def _userinfo(
             subject=claims.subject,
             scopes=set(claims.scopes),
         )
-    if IDCARD not in claims.scopes:  # an identity number is never kept in memory
+    if token and IDCARD not in claims.scopes:  # an identity number is never kept in memory
         provider.token_state.put(
-            extract_bearer(request, form_token) or "",
+            token,
             claims=claims,
             userinfo=body,
             citizen_id=str(citizen.id),
