@@ -185,8 +185,9 @@ def _parse_line(number: int, text: str) -> LicenseCreate | LineFailure:
 
 
 @dataclass(frozen=True, slots=True)
-class _SignedChunk:
-    """A chunk checked and signed, waiting for its turn to be written."""
+class _Chunk:
+    """A chunk's lines, their parse failures and its batch (signed once
+    :func:`_signed` has filled the batch's rows)."""
 
     lines: list[tuple[int, str]]
     failures: list[LineFailure]
@@ -198,7 +199,7 @@ class _SignedChunk:
 class _CheckedChunk:
     """A chunk checked, its status entries reserved, its signing under way."""
 
-    chunk: _SignedChunk
+    chunk: _Chunk
     job: SigningJob
     signed: Future[Signed]
 
@@ -237,13 +238,13 @@ def _check_chunk(
         entries=list(entries),
     )
     return _CheckedChunk(
-        chunk=_SignedChunk(lines=lines, failures=failures, numbers=numbers, batch=batch),
+        chunk=_Chunk(lines=lines, failures=failures, numbers=numbers, batch=batch),
         job=job,
         signed=signing.submit(job),
     )
 
 
-def _signed(chunk: _CheckedChunk, *, registry: Registry) -> _SignedChunk:
+def _signed(chunk: _CheckedChunk, *, registry: Registry) -> _Chunk:
     """Wait for a chunk's signatures; its rows and keys, ready to write."""
     sign_batch(
         None,
@@ -262,7 +263,7 @@ def _write_chunk(
     registry: Registry,
     agency_id: uuid.UUID,
     job_id: uuid.UUID,
-    chunk: _SignedChunk,
+    chunk: _Chunk,
     total: int,
     audit: AuditHook | None,
     progress: Progress | None,
