@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from joserfc import jws
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from keys.compact_json import json_bytes
 from keys.errors import NoActiveKey, UnknownKey
 from keys.generation import JoseKey, generate_private_der, load_jose_key, public_jwk
 from keys.interfaces import KeyWrapper
@@ -101,7 +101,7 @@ class Signer:
 
     def sign_jwt(self, claims: dict[str, Any], *, header: dict[str, Any] | None = None) -> str:
         protected = {"typ": "JWT", **(header or {}), "alg": self.alg, "kid": self.kid}
-        return self._serialize(protected, _json(claims))
+        return self._serialize(protected, json_bytes(claims))
 
     def _serialize(self, protected: dict[str, Any], payload: bytes) -> str:
         signing_input = self._encoded_header(protected) + b"." + _b64url(payload)
@@ -118,7 +118,7 @@ class Signer:
             encoded = _ENCODED_HEADERS.get(cache_key)
             if encoded is not None:
                 return encoded
-        encoded = _b64url(_json(protected))
+        encoded = _b64url(json_bytes(protected))
         if cache_key is not None and len(_ENCODED_HEADERS) < _HEADER_CACHE_SIZE:
             _ENCODED_HEADERS[cache_key] = encoded
         return encoded
@@ -130,16 +130,6 @@ class Signer:
 #: Encoded protected headers by their items (``kid`` included); a few per key in use.
 _HEADER_CACHE_SIZE = 1024
 _ENCODED_HEADERS: dict[tuple[tuple[str, Any], ...], bytes] = {}
-
-
-def _json(value: dict[str, Any]) -> bytes:
-    """Compact UTF-8 JSON, as joserfc writes headers and claims (orjson: the same bytes)."""
-    return orjson.dumps(
-        value,
-        option=orjson.OPT_PASSTHROUGH_DATETIME
-        | orjson.OPT_PASSTHROUGH_DATACLASS
-        | orjson.OPT_PASSTHROUGH_SUBCLASS,
-    )
 
 
 def _b64url(data: bytes) -> bytes:
@@ -277,8 +267,12 @@ class KeyStore:
 
     # -- signing --------------------------------------------------------------------
 
-    def signer(self, session: Session, *, owner: str, alg: str) -> Signer:
-        """A :class:`Signer` for ``owner``'s active ``alg`` key (cached; no unwrap per call)."""
+    def signer(self, session: Session | Callable[[], Session], *, owner: str, alg: str) -> Signer:
+        """A :class:`Signer` for ``owner``'s active ``alg`` key (cached; no unwrap per call).
+
+        ``session`` may be a callable that opens one: it is called only when the key is not
+        cached (the token endpoint then opens no session for ``client_credentials``).
+        """
         now = time.monotonic()
         with self._lock:
             hit = self._active.get((owner, alg))
@@ -287,6 +281,8 @@ class KeyStore:
                 if key is not None:
                     self._private.move_to_end(hit[0])
                     return Signer(kid=hit[0], alg=alg, key=key)
+        if callable(session):
+            session = session()
         row = self._active_row(session, owner=owner, alg=alg)
         if row is None:
             raise NoActiveKey(f"owner {owner!r} has no active {alg} key")

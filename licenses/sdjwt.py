@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
+from keys.compact_json import json_bytes
 from licenses.errors import (
     ClaimNameCollision,
     CredentialError,
@@ -54,7 +55,6 @@ from licenses.jose import (
     b64url_encode,
     from_numeric_date,
     is_numeric_date,
-    json_bytes,
     numeric_date,
     read_compact,
     read_json,

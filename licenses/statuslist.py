@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
+from keys.compact_json import json_bytes
 from licenses.errors import StatusIndexOutOfRange, StatusListError, StatusListExpired
 from licenses.jose import (
     ES256,
@@ -25,7 +26,6 @@ from licenses.jose import (
     b64url_encode,
     from_numeric_date,
     is_numeric_date,
-    json_bytes,
     numeric_date,
     verify_platform_jwt,
 )

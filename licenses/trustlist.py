@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from keys.compact_json import json_bytes
 from licenses.errors import TrustListError, TrustListExpired
 from licenses.jose import (
     ES256,
     TokenSigner,
     from_numeric_date,
     is_numeric_date,
-    json_bytes,
     numeric_date,
     verify_platform_jwt,
 )

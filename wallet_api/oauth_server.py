@@ -13,19 +13,25 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749 import JsonPayload, JsonRequest, OAuth2Payload, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import (
+    InsecureTransportError,
+    InvalidRequestError,
+    OAuth2Error,
+)
 from fastapi import Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from identity.oidc.server import Provider
 from identity.oidc.token_state import CachedAnswer
+from wallet_api.responses import JSONResponse
 
 T = TypeVar("T")
 MAX_FORM_FIELDS = 100
@@ -71,19 +77,52 @@ class StarletteOAuth2Request(OAuth2Request):
         form: list[tuple[str, str]],
         db: Session | None,
     ) -> None:
-        # Authlib checks the transport on the URI (RFC 6749 §3.1: TLS); every URI here is
-        # the issuer plus a path, so checking the issuer (a cached URL parse) is the same.
-        origin = "/".join(uri.split("/", 3)[:3])
-        super().__init__(method=method, uri=origin, headers=headers)
+        # Authlib's own __init__ checks the transport on the URI (RFC 6749 §3.1: TLS) and
+        # sets the attributes below. Every URI here is the issuer plus a path, so the check
+        # is made once per origin (_check_transport) instead of parsing on every request;
+        # tests/unit/wallet_api/test_oauth_request.py keeps the attributes in step with
+        # Authlib's.
+        _check_transport("/".join(uri.split("/", 3)[:3]))
+        self.method = method
         self.uri = uri
+        self.headers = headers
+        self._body = None
+        self.client = None
+        self.auth_method = None
+        self.user = None
+        self.authorization_code = None
+        self.refresh_token = None
+        self.credential = None
+        self._scope = None
         self._args = dict(query)
         self._form = dict(form)
         self.payload = StarlettePayload(query + form)
-        self.db = db
+        self._db = db
+        self._open_db: Callable[[], Session] | None = None
         self.issued: tuple[str, int, str | None] | None = None
         self.confirmed = False
         #: The token-state cache's entry for the request's ``token`` (introspection).
         self.cached_token: CachedAnswer | None = None
+
+    @property
+    def db(self) -> Session | None:
+        """The request's database session; a deferred one (:meth:`defer_session`) is
+        opened here, on first use."""
+        if self._db is None and self._open_db is not None:
+            self._db = self._open_db()
+        return self._db
+
+    @db.setter
+    def db(self, session: Session | None) -> None:
+        self._db = session
+
+    def opened_session(self) -> Session | None:
+        """The session if one is open; never opens a deferred one."""
+        return self._db
+
+    def defer_session(self, open_session: Callable[[], Session]) -> None:
+        """Open a session with ``open_session`` only if something reads :attr:`db`."""
+        self._open_db = open_session
 
     @property
     def args(self) -> dict[str, str]:
@@ -92,6 +131,12 @@ class StarletteOAuth2Request(OAuth2Request):
     @property
     def form(self) -> dict[str, str]:
         return self._form
+
+
+@lru_cache(maxsize=16)
+def _check_transport(origin: str) -> None:
+    """Authlib's transport check (raises ``InsecureTransportError``); a pass is remembered."""
+    InsecureTransportError.check(origin)
 
 
 class StarletteJsonPayload(JsonPayload):
@@ -192,16 +237,26 @@ async def run(call: Callable[..., T], *args: Any) -> T:
 
 
 def token_response(provider: StarletteProvider, oauth: StarletteOAuth2Request) -> Response:
-    """The token endpoint with its own database session, committed on success only."""
-    with provider.sessions() as db:
-        oauth.db = db
+    """The token endpoint with its own database session, committed on success only.
+
+    The session is opened on first use: ``client_credentials`` with the signing key
+    cached reads and writes nothing, so it opens none.
+    """
+    oauth.defer_session(provider.sessions)
+    try:
         try:
             response = provider.create_token_response(oauth)
         except ValueError:
             return invalid_request("The request is malformed.")
-        if response.status_code == 200 and db.in_transaction():
-            db.commit()  # client_credentials touches no table: nothing to commit
-    return response
+        db = oauth.opened_session()
+        if db is not None and response.status_code == 200 and db.in_transaction():
+            db.commit()
+        return response
+    finally:
+        db = oauth.opened_session()
+        if db is not None:
+            db.close()
+            oauth.db = None
 
 
 def error_response(error: OAuth2Error) -> Response:

@@ -15,11 +15,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from keys import KeyStoreError
 from wallet_api.logs import request_id_var
+from wallet_api.responses import JSONResponse
 
 logger = logging.getLogger("govwallet.errors")
 

@@ -174,7 +174,11 @@ class Provider(AuthorizationServer):
             #: RFC 9396 §9.1: the JWT access token carries ``authorization_details``.
             extra["authorization_details"] = details
         access_token, jti, expires_at = self.access_tokens.issue(
-            request.db, client_id=client.client_id, subject=subject, scope=scope, extra=extra
+            lambda: request.db,
+            client_id=client.client_id,
+            subject=subject,
+            scope=scope,
+            extra=extra,
         )
         token: dict[str, Any] = {
             "token_type": "Bearer",

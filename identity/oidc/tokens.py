@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -100,14 +101,17 @@ class AccessTokens:
 
     def issue(
         self,
-        session: Session,
+        session: Session | Callable[[], Session],
         *,
         client_id: str,
         subject: str,
         scope: str,
         extra: dict[str, Any] | None = None,
     ) -> tuple[str, str, int]:
-        """Sign an access token; returns ``(token, jti, expires_at)``."""
+        """Sign an access token; returns ``(token, jti, expires_at)``.
+
+        ``session`` (or the callable opening it) is needed only to load an uncached key.
+        """
         now = int(time.time())
         jti = uuid.uuid4().hex
         claims = {

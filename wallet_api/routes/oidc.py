@@ -11,7 +11,6 @@ import hmac
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,6 +36,7 @@ from wallet_api.oauth_server import (
     token_response,
 )
 from wallet_api.problems import Problem
+from wallet_api.responses import JSONResponse
 from wallet_api.settings import Settings
 
 router = APIRouter(tags=["openid"])

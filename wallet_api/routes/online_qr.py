@@ -10,11 +10,12 @@ does **not** use it up: only a request for JSON takes the presentation.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from licenses.wallet import services as wallet
 from wallet_api.deps import RegistryDep, RuntimeDep, SessionDep
 from wallet_api.pages import render
+from wallet_api.responses import JSONResponse
 from wallet_api.routes.wallet import online_links
 
 router = APIRouter(tags=["wallet"])

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ from wallet_api.pages import render
 from wallet_api.portal_auth import CLERK_PORTAL, PortalSignIn, login_router, signed_in
 from wallet_api.problems import Problem
 from wallet_api.qr_decoder import MAX_IMAGE_BYTES, QrDecoder, qr_decoder
+from wallet_api.responses import JSONResponse
 from wallet_api.routes.verify import presentation_of
 from wallet_api.settings import Settings
 
