@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from joserfc import jws
@@ -93,7 +94,7 @@ class Signer:
         self.kid = kid
         self.alg = alg
         self._key = key
-        self._algorithm = jws.JWSRegistry(algorithms=[alg]).get_alg(alg)
+        self._algorithm = _signing_algorithm(alg)
 
     def sign_compact(self, *, header: dict[str, Any], payload: bytes) -> str:
         """A JWS compact serialization; ``alg`` and ``kid`` are set here."""
@@ -130,6 +131,13 @@ class Signer:
 #: Encoded protected headers by their items (``kid`` included); a few per key in use.
 _HEADER_CACHE_SIZE = 1024
 _ENCODED_HEADERS: dict[tuple[tuple[str, Any], ...], bytes] = {}
+
+
+@lru_cache(maxsize=16)
+def _signing_algorithm(alg: str) -> Any:
+    """joserfc's algorithm for ``alg`` from a registry allowing exactly that one (stateless,
+    so one per algorithm serves every signer)."""
+    return jws.JWSRegistry(algorithms=[alg]).get_alg(alg)
 
 
 def _b64url(data: bytes) -> bytes:

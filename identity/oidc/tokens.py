@@ -33,6 +33,7 @@ from identity.oidc.models import (
 )
 from identity.oidc.scopes import scope_list
 from keys import KeyStore
+from keys.randomness import random_hex
 
 #: Owner name of the provider's own keys (ID tokens, access tokens, status and trust lists).
 PROVIDER_OWNER = "provider"
@@ -113,7 +114,7 @@ class AccessTokens:
         ``session`` (or the callable opening it) is needed only to load an uncached key.
         """
         now = int(time.time())
-        jti = uuid.uuid4().hex
+        jti = random_hex(16)
         claims = {
             "iss": self.issuer,
             "sub": subject,

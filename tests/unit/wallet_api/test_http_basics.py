@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,12 @@ def test_incoming_request_id_is_kept_when_well_formed(client: TestClient) -> Non
     )
     generated = client.get("/healthz", headers={"X-Request-ID": "bad id\n"}).headers
     assert generated["x-request-id"] != "bad id\n"
+
+
+def test_generated_request_ids_are_distinct(client: TestClient) -> None:
+    ids = {client.get(path).headers["x-request-id"] for path in ["/healthz", "/jwks.json"] * 50}
+    assert len(ids) == 100
+    assert all(re.fullmatch(r"[0-9a-f]{16}", request_id) for request_id in ids)
 
 
 def test_jwks_publishes_provider_keys_without_private_parts(client: TestClient) -> None:

@@ -27,7 +27,8 @@ def test_has_every_attribute_authlib_sets() -> None:
     assert authlib_own <= set(vars(ours))
     assert ours.uri == "https://gw.example/token"
     assert ours.method == "POST"
-    assert ours.client is None and ours.user is None
+    assert ours.client is None
+    assert ours.user is None
     assert ours.scope == "x"  # from the payload until a grant sets it
     assert ours.form["grant_type"] == "client_credentials"
     assert ours.payload.datalist["scope"] == ["x", "y"]
