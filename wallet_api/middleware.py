@@ -6,13 +6,13 @@ Kept as a single layer because it wraps every request, hot paths included.
 from __future__ import annotations
 
 import logging
-import random
 import re
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from keys.randomness import random_hex
 from wallet_api.logs import request_id_var
 from wallet_api.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -44,13 +44,9 @@ def _security_headers(*, https: bool) -> list[tuple[bytes, bytes]]:
 
 
 def new_request_id() -> str:
-    """16 hex characters that tell one request's log lines from another's.
-
-    Not a secret and not a sequence (a counter would show the request rate): 64 bits from
-    :mod:`random`, seeded from the operating system and reseeded in a forked child. Unlike
-    ``secrets.token_hex`` it costs no system call per request.
-    """
-    return f"{random.getrandbits(64):016x}"
+    """16 hex characters that tell one request's log lines from another's (unguessable,
+    so they show nothing of the request rate; no system call each: keys.randomness)."""
+    return random_hex(8)
 
 
 class RequestContextMiddleware:
