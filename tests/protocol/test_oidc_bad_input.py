@@ -158,3 +158,29 @@ def test_token_endpoint_errors_are_rfc6749_objects(server) -> None:
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
     assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
+@pytest.mark.parametrize("chunked", [False, True])
+def test_oversized_bodies_are_refused_with_413(server, path: str, chunked: bool) -> None:
+    client = add_client(server)
+    body = b"grant_type=client_credentials&pad=" + b"a" * (70 * 1024)
+    # With Content-Length the server refuses before reading; chunked, it stops reading
+    # at the limit.
+    content = iter([body[:30_000], body[30_000:]]) if chunked else body
+    response = httpx.post(
+        f"{server.base_url}{path}",
+        content=content,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        auth=(client.client_id, client.client_secret),
+    )
+    assert response.status_code == 413, response.text[:300]
+    problem = response.json()
+    assert problem["type"].endswith("request-too-large")
+    assert "65536 bytes" in problem["detail"]
+    small = httpx.post(
+        f"{server.base_url}/token",
+        data={"grant_type": "client_credentials"},
+        auth=(client.client_id, client.client_secret),
+    )
+    assert small.status_code in {200, 400}  # the worker still answers
