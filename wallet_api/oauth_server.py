@@ -195,7 +195,7 @@ async def read_request(
         form = [(k, v) for k, v in data.multi_items() if isinstance(v, str)]
     # From the ASGI scope: building Starlette's URL and QueryParams costs more than this.
     query_string = request.scope["query_string"].decode("latin-1")
-    query = _pairs(query_string)
+    query = _pairs(query_string) if query_string else []
     uri = issuer + request.scope["path"] + (f"?{query_string}" if query_string else "")
     return StarletteOAuth2Request(
         method=request.method,
