@@ -63,15 +63,13 @@ def bearer_token(
             "An access token is required (Authorization: Bearer ...).",
             headers={"WWW-Authenticate": 'Bearer realm="govwallet"'},
         )
-    try:
-        tokens = provider.access_tokens
-        claims = (
-            tokens.decode(session, token)
-            if revocation_checked_by_caller
-            else tokens.validate(session, token)
-        )
-    except InvalidAccessToken as exc:
-        raise invalid_token(exc.description) from None
+    if revocation_checked_by_caller:
+        try:
+            claims = provider.access_tokens.decode(session, token)
+        except InvalidAccessToken as exc:
+            raise invalid_token(exc.description) from None
+    else:
+        claims = _valid_claims(session, provider, token)
     missing = [scope for scope in scopes if scope not in claims.scopes]
     if missing:
         raise Problem(
@@ -81,6 +79,24 @@ def bearer_token(
             headers=_challenge("insufficient_scope", "scope missing", scope_text),
             required_scope=scope_text,
         )
+    return claims
+
+
+def _valid_claims(session: Session, provider: StarletteProvider, token: str) -> AccessTokenClaims:
+    """Verified, unexpired and not revoked: from the token-state cache when it knows the
+    token (no query; kept exact by invalidation, identity.oidc.token_state), else from the
+    signature and the revocation list, and then kept for the next call."""
+    state = provider.token_state
+    cached = state.get(token)
+    if cached is not None:
+        return cached.claims
+    generation = state.generation  # before anything is read
+    try:
+        claims = provider.access_tokens.validate(session, token)
+    except InvalidAccessToken as exc:
+        raise invalid_token(exc.description) from None
+    # The same knowledge introspection keeps for an active token (no userinfo answer).
+    state.put(token, claims=claims, generation=generation)
     return claims
 
 

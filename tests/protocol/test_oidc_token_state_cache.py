@@ -199,3 +199,46 @@ def test_introspection_sees_a_revocation_made_elsewhere(pg_server: LiveServer) -
     assert _eventually(
         lambda: _introspect(pg_server, client, token["access_token"]) == {"active": False}
     )
+
+
+def _shared_licenses(server: LiveServer, access_token: str) -> httpx.Response:
+    """An API behind the bearer check alone: a valid token without shares gets 403."""
+    return httpx.get(
+        f"{server.base_url}/api/v1/shared-licenses",
+        headers={"Authorization": f"Bearer {access_token}"},
+    )
+
+
+def test_api_bearer_check_refuses_a_revoked_token_at_once(pg_server: LiveServer) -> None:
+    token = _token(pg_server, "110105198001010016")
+    for _ in range(3):  # the first call reads the revocation list, the next ones the cache
+        answer = _shared_licenses(pg_server, token["access_token"])
+        assert answer.status_code == 403
+        assert answer.json()["type"].endswith("no-shared-licenses")
+    client = token["client"]
+    revoked = httpx.post(
+        f"{pg_server.base_url}/revoke",
+        data={"token": token["access_token"]},
+        auth=(client.client_id, client.client_secret),
+    )
+    assert revoked.status_code == 200
+    refused = _shared_licenses(pg_server, token["access_token"])
+    assert refused.status_code == 401
+    assert refused.json()["detail"] == "The access token was revoked."
+
+
+def test_api_bearer_check_sees_a_revocation_made_elsewhere(pg_server: LiveServer) -> None:
+    token = _token(pg_server, "110108197505050032")
+    assert _shared_licenses(pg_server, token["access_token"]).status_code == 403
+    assert _shared_licenses(pg_server, token["access_token"]).status_code == 403  # cached
+    _sql(
+        pg_server,
+        "INSERT INTO oidc_revoked_jti (jti, expires_at) "
+        "SELECT jti, access_expires_at FROM oidc_token WHERE jti = :jti",
+        jti=_jti(token["access_token"]),
+    )
+    assert _eventually(
+        lambda: _shared_licenses(pg_server, token["access_token"]).status_code == 401
+    )
+    # Userinfo, which keeps its own answer beside the bearer check's, refuses it too.
+    assert _userinfo(pg_server, token["access_token"]).status_code == 401
