@@ -77,18 +77,33 @@ def _sql(server: LiveServer, statement: str, **params: object) -> None:
         engine.dispose()
 
 
+def _revoke(server: LiveServer, token: dict) -> None:
+    """RFC 7009 revocation by the token's own client, on this node."""
+    client = token["client"]
+    revoked = httpx.post(
+        f"{server.base_url}/revoke",
+        data={"token": token["access_token"]},
+        auth=(client.client_id, client.client_secret),
+    )
+    assert revoked.status_code == 200
+
+
+def _revoke_elsewhere(server: LiveServer, access_token: str) -> None:
+    """Another node (or an operator) writes the revocation straight into the database."""
+    _sql(
+        server,
+        "INSERT INTO oidc_revoked_jti (jti, expires_at) "
+        "SELECT jti, access_expires_at FROM oidc_token WHERE jti = :jti",
+        jti=_jti(access_token),
+    )
+
+
 def test_revoked_token_is_refused_at_once_after_cached_answers(pg_server: LiveServer) -> None:
     token = _token(pg_server, ID_NUMBERS[0])
     first = _userinfo(pg_server, token["access_token"])
     assert first.status_code == 200
     assert _userinfo(pg_server, token["access_token"]).json() == first.json()  # cached
-    client = token["client"]
-    revoked = httpx.post(
-        f"{pg_server.base_url}/revoke",
-        data={"token": token["access_token"]},
-        auth=(client.client_id, client.client_secret),
-    )
-    assert revoked.status_code == 200
+    _revoke(pg_server, token)
     refused = _userinfo(pg_server, token["access_token"])  # no wait: same node
     assert refused.status_code == 401
     assert refused.json()["detail"] == "The access token was revoked."
@@ -113,12 +128,7 @@ def test_a_change_made_elsewhere_reaches_the_next_answer(pg_server: LiveServer) 
 def test_a_revocation_made_elsewhere_reaches_the_next_answer(pg_server: LiveServer) -> None:
     token = _token(pg_server, ID_NUMBERS[2])
     assert _userinfo(pg_server, token["access_token"]).status_code == 200
-    _sql(
-        pg_server,
-        "INSERT INTO oidc_revoked_jti (jti, expires_at) "
-        "SELECT jti, access_expires_at FROM oidc_token WHERE jti = :jti",
-        jti=_jti(token["access_token"]),
-    )
+    _revoke_elsewhere(pg_server, token["access_token"])
     assert _eventually(lambda: _userinfo(pg_server, token["access_token"]).status_code == 401)
 
 
@@ -177,12 +187,7 @@ def test_introspection_stays_exact_and_per_client(pg_server: LiveServer) -> None
     assert _introspect(pg_server, other, token["access_token"]) == {"active": False}
     # An introspection entry does not stand in for a userinfo answer.
     assert _userinfo(pg_server, token["access_token"]).json()["name"] == "张三"
-    revoked = httpx.post(
-        f"{pg_server.base_url}/revoke",
-        data={"token": token["access_token"]},
-        auth=(client.client_id, client.client_secret),
-    )
-    assert revoked.status_code == 200
+    _revoke(pg_server, token)
     assert _introspect(pg_server, client, token["access_token"]) == {"active": False}
 
 
@@ -190,12 +195,7 @@ def test_introspection_sees_a_revocation_made_elsewhere(pg_server: LiveServer) -
     token = _token(pg_server, "650102201206150072")
     client = token["client"]
     assert _introspect(pg_server, client, token["access_token"])["active"] is True
-    _sql(
-        pg_server,
-        "INSERT INTO oidc_revoked_jti (jti, expires_at) "
-        "SELECT jti, access_expires_at FROM oidc_token WHERE jti = :jti",
-        jti=_jti(token["access_token"]),
-    )
+    _revoke_elsewhere(pg_server, token["access_token"])
     assert _eventually(
         lambda: _introspect(pg_server, client, token["access_token"]) == {"active": False}
     )
@@ -215,13 +215,7 @@ def test_api_bearer_check_refuses_a_revoked_token_at_once(pg_server: LiveServer)
         answer = _shared_licenses(pg_server, token["access_token"])
         assert answer.status_code == 403
         assert answer.json()["type"].endswith("no-shared-licenses")
-    client = token["client"]
-    revoked = httpx.post(
-        f"{pg_server.base_url}/revoke",
-        data={"token": token["access_token"]},
-        auth=(client.client_id, client.client_secret),
-    )
-    assert revoked.status_code == 200
+    _revoke(pg_server, token)
     refused = _shared_licenses(pg_server, token["access_token"])
     assert refused.status_code == 401
     assert refused.json()["detail"] == "The access token was revoked."
@@ -231,12 +225,7 @@ def test_api_bearer_check_sees_a_revocation_made_elsewhere(pg_server: LiveServer
     token = _token(pg_server, "110108197505050032")
     assert _shared_licenses(pg_server, token["access_token"]).status_code == 403
     assert _shared_licenses(pg_server, token["access_token"]).status_code == 403  # cached
-    _sql(
-        pg_server,
-        "INSERT INTO oidc_revoked_jti (jti, expires_at) "
-        "SELECT jti, access_expires_at FROM oidc_token WHERE jti = :jti",
-        jti=_jti(token["access_token"]),
-    )
+    _revoke_elsewhere(pg_server, token["access_token"])
     assert _eventually(
         lambda: _shared_licenses(pg_server, token["access_token"]).status_code == 401
     )
