@@ -139,55 +139,38 @@ def _oidc(
     pr_meta = httpx.get(f"{pr.base_url}/.well-known/openid-configuration").json()
 
     # 1. discovery and JWKS documents
-    for measure, ours_url, theirs_url in (
-        (
-            "discovery",
-            f"{gw.base_url}/.well-known/openid-configuration",
-            f"{pr.base_url}/.well-known/openid-configuration",
-        ),
-        ("jwks", gw_meta["jwks_uri"], pr_meta["jwks_uri"]),
-    ):
-        ours, theirs = [], []
-        for c in ctx.concurrencies:
-            ours.append(
-                ctx.load(
-                    scenario="1", measure=measure, system="govwallet", url=ours_url, concurrency=c
-                )
-            )
-            theirs.append(
-                ctx.load(scenario="1", measure=measure, system=PEER, url=theirs_url, concurrency=c)
-            )
-        _compare(ctx, f"1 {measure}", ours, theirs)
+    _side_by_side(
+        ctx,
+        "1",
+        "discovery",
+        {"url": f"{gw.base_url}/.well-known/openid-configuration"},
+        {"url": f"{pr.base_url}/.well-known/openid-configuration"},
+        label="1 discovery",
+    )
+    _side_by_side(
+        ctx, "1", "jwks", {"url": gw_meta["jwks_uri"]}, {"url": pr_meta["jwks_uri"]}, label="1 jwks"
+    )
 
     # 2. token endpoint, client_credentials
     body = urlencode({"grant_type": "client_credentials", "scope": SCOPE})
-    ours, theirs = [], []
-    for c in ctx.concurrencies:
-        ours.append(
-            ctx.load(
-                scenario="2",
-                measure="token client_credentials",
-                system="govwallet",
-                url=gw_meta["token_endpoint"],
-                concurrency=c,
-                method="POST",
-                body=body,
-                authorization=_basic(agency["client_id"], agency["client_secret"]),
-            )
-        )
-        theirs.append(
-            ctx.load(
-                scenario="2",
-                measure="token client_credentials",
-                system=PEER,
-                url=pr_meta["token_endpoint"],
-                concurrency=c,
-                method="POST",
-                body=body,
-                authorization=_basic("bench-agency", secret),
-            )
-        )
-    _compare(ctx, "2 token", ours, theirs)
+    _side_by_side(
+        ctx,
+        "2",
+        "token client_credentials",
+        {
+            "url": gw_meta["token_endpoint"],
+            "method": "POST",
+            "body": body,
+            "authorization": _basic(agency["client_id"], agency["client_secret"]),
+        },
+        {
+            "url": pr_meta["token_endpoint"],
+            "method": "POST",
+            "body": body,
+            "authorization": _basic("bench-agency", secret),
+        },
+        label="2 token",
+    )
 
     # 3. userinfo and introspection with a valid access token
     citizen_token = login_flow.obtain_citizen_token(
@@ -197,36 +180,53 @@ def _oidc(
         password=PASSWORD,
         scope="openid profile",
     )
-    for measure, ours_req, theirs_req in (
-        (
-            "userinfo",
-            {"url": gw_meta["userinfo_endpoint"], "authorization": f"Bearer {citizen_token}"},
-            {"url": pr_meta["userinfo_endpoint"], "authorization": f"Bearer {userinfo_token}"},
-        ),
-        (
-            "introspection",
-            {
-                "url": gw_meta["introspection_endpoint"],
-                "method": "POST",
-                "body": urlencode({"token": citizen_token}),
-                "authorization": _basic(web["client_id"], web["client_secret"]),
-            },
-            {
-                "url": pr_meta["introspection_endpoint"],
-                "method": "POST",
-                "body": urlencode({"token": userinfo_token}),
-                "authorization": _basic("bench-web", web_secret),
-            },
-        ),
-    ):
-        ours, theirs = [], []
-        for c in ctx.concurrencies:
-            ours.append(
-                ctx.load(
-                    scenario="3", measure=measure, system="govwallet", concurrency=c, **ours_req
-                )
-            )
-            theirs.append(
-                ctx.load(scenario="3", measure=measure, system=PEER, concurrency=c, **theirs_req)
-            )
-        _compare(ctx, f"3 {measure}", ours, theirs)
+    _side_by_side(
+        ctx,
+        "3",
+        "userinfo",
+        {"url": gw_meta["userinfo_endpoint"], "authorization": f"Bearer {citizen_token}"},
+        {"url": pr_meta["userinfo_endpoint"], "authorization": f"Bearer {userinfo_token}"},
+        label="3 userinfo",
+    )
+    _side_by_side(
+        ctx,
+        "3",
+        "introspection",
+        {
+            "url": gw_meta["introspection_endpoint"],
+            "method": "POST",
+            "body": urlencode({"token": citizen_token}),
+            "authorization": _basic(web["client_id"], web["client_secret"]),
+        },
+        {
+            "url": pr_meta["introspection_endpoint"],
+            "method": "POST",
+            "body": urlencode({"token": userinfo_token}),
+            "authorization": _basic("bench-web", web_secret),
+        },
+        label="3 introspection",
+    )
+
+
+def _side_by_side(
+    ctx: BenchContext,
+    scenario: str,
+    measure: str,
+    ours: dict[str, str],
+    theirs: dict[str, str],
+    *,
+    label: str,
+) -> None:
+    """govwallet and the peer at every concurrency, their rounds taken in turn."""
+    our_rows, their_rows = [], []
+    for c in ctx.concurrencies:
+        mine, peer_row = ctx.load_pair(
+            scenario=scenario,
+            measure=measure,
+            concurrency=c,
+            ours=("govwallet", ours),
+            theirs=(PEER, theirs),
+        )
+        our_rows.append(mine)
+        their_rows.append(peer_row)
+    _compare(ctx, label, our_rows, their_rows)
