@@ -97,8 +97,14 @@ def from_numeric_date(value: int) -> datetime:
     return datetime.fromtimestamp(value, tz=UTC)
 
 
+#: 9999-12-31T23:59:59Z, the last second a ``datetime`` holds: a NumericDate beyond it
+#: names no calendar date, and is refused like any other value that is not one.
+MAX_NUMERIC_DATE = 253_402_300_799
+
+
 def is_numeric_date(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    """A whole, non-negative NumericDate that :func:`from_numeric_date` can convert."""
+    return type(value) is int and 0 <= value <= MAX_NUMERIC_DATE
 
 
 @dataclass(frozen=True, slots=True)

@@ -633,13 +633,13 @@ def _kb_freshness(
     #: by the iat claim, is within an acceptable window."
     if not is_numeric_date(iat):
         return KeyBindingNotFresh("the key-binding JWT has no valid iat")
-    issued = from_numeric_date(iat)
-    if issued > now + skew:
+    moment = now.timestamp()
+    if iat > moment + skew.total_seconds():
+        issued = from_numeric_date(iat)
         return KeyBindingNotFresh(f"the key-binding JWT is dated in the future ({issued:%c})")
-    age = now - issued
-    if age > max_age + skew:
+    if moment - iat > (max_age + skew).total_seconds():
         return KeyBindingNotFresh(
-            f"the key-binding JWT is {int(age.total_seconds())} s old; "
+            f"the key-binding JWT is {int(moment - iat)} s old; "
             f"at most {int(max_age.total_seconds())} s is accepted"
         )
     return None
@@ -648,14 +648,18 @@ def _kb_freshness(
 def check_validity_period(
     claims: Mapping[str, Any], *, now: datetime, clock_skew: timedelta
 ) -> None:
-    """RFC 7519 §4.1.4/§4.1.5 ``exp`` and ``nbf``; ``iat`` must not be in the future."""
-    if "exp" in claims and from_numeric_date(claims["exp"]) <= now - clock_skew:
-        raise CredentialExpired(f"the license expired at {from_numeric_date(claims['exp'])}")
-    if "nbf" in claims and from_numeric_date(claims["nbf"]) > now + clock_skew:
-        raise CredentialNotYetValid(
-            f"the license is not valid before {from_numeric_date(claims['nbf'])}"
-        )
-    if "iat" in claims and from_numeric_date(claims["iat"]) > now + clock_skew:
+    """RFC 7519 §4.1.4/§4.1.5 ``exp`` and ``nbf``; ``iat`` must not be in the future.
+
+    ``claims``' dates are NumericDates (:func:`parse_presentation` checked them), compared
+    as numbers with ``now``.
+    """
+    moment, skew = now.timestamp(), clock_skew.total_seconds()
+    exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+    if exp is not None and exp <= moment - skew:
+        raise CredentialExpired(f"the license expired at {from_numeric_date(exp)}")
+    if nbf is not None and nbf > moment + skew:
+        raise CredentialNotYetValid(f"the license is not valid before {from_numeric_date(nbf)}")
+    if iat is not None and iat > moment + skew:
         raise CredentialNotYetValid("the credential is dated in the future")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 
@@ -386,6 +387,22 @@ def test_key_binding_too_old(world):
 def test_key_binding_from_the_future(world):
     presentation = world.present(world.issue().credential, iat=NOW + timedelta(hours=1))
     _assert_failed(_verify(world, presentation), "key_binding", "key-binding-not-fresh", "future")
+
+
+def _sd_hash(sd_jwt: str) -> str:
+    return b64url_encode(hashlib.sha256(sd_jwt.encode()).digest())
+
+
+@pytest.mark.parametrize("iat", [10**12, 2**63, 2**70])
+def test_key_binding_dated_beyond_the_calendar_is_not_fresh(world, iat):
+    """A holder signs its own KB-JWT: an ``iat`` no calendar date has fails, never crashes."""
+    sd_jwt = world.present(world.issue().credential, holder=None)
+    claims = {"iat": iat, "aud": AUDIENCE, "nonce": NONCE, "sd_hash": _sd_hash(sd_jwt)}
+    kb_jwt = world.signer("holder:1").sign_compact(
+        header={"typ": "kb+jwt"}, payload=json.dumps(claims).encode()
+    )
+    result = _verify(world, sd_jwt + kb_jwt)
+    _assert_failed(result, "key_binding", "key-binding-not-fresh", "iat")
 
 
 def test_key_binding_bad_sd_hash(world):
