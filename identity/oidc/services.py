@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from identity.oidc.authorization_details import TYPES_SUPPORTED as DETAILS_TYPES
@@ -236,20 +237,33 @@ def consented_scopes(session: Session, *, citizen_id: uuid.UUID, client_id: str)
 def remember_consent(
     session: Session, *, citizen_id: uuid.UUID, client_id: str, scopes: Iterable[str], now: datetime
 ) -> None:
-    row = _consent(session, citizen_id=citizen_id, client_id=client_id)
+    """Add ``scopes`` to the citizen's consent for the client (in ``session``).
+
+    Safe against the same consent given twice at once (a double-clicked button, two tabs,
+    two nodes): the row is locked while its scopes are merged, and a first consent that
+    another transaction inserted meanwhile is merged into, not inserted twice.
+    """
+    wanted = set(scopes)
+    row = _consent(session, citizen_id=citizen_id, client_id=client_id, lock=True)
     if row is None:
-        session.add(
-            Consent(
-                citizen_id=citizen_id,
-                client_id=client_id,
-                scope=scope_string(set(scopes)),
-                granted_at=now,
-                updated_at=now,
-            )
-        )
-    else:
-        row.scope = scope_string(set(scope_list(row.scope)) | set(scopes))
-        row.updated_at = now
+        try:
+            with session.begin_nested():
+                session.add(
+                    Consent(
+                        citizen_id=citizen_id,
+                        client_id=client_id,
+                        scope=scope_string(wanted),
+                        granted_at=now,
+                        updated_at=now,
+                    )
+                )
+            return
+        except IntegrityError:
+            row = _consent(session, citizen_id=citizen_id, client_id=client_id, lock=True)
+            if row is None:  # pragma: no cover - the row that was in the way is gone again
+                raise
+    row.scope = scope_string(set(scope_list(row.scope)) | wanted)
+    row.updated_at = now
     session.flush()
 
 
@@ -292,12 +306,15 @@ def connected_platforms(session: Session, *, citizen_id: uuid.UUID) -> list[Conn
     ]
 
 
-def _consent(session: Session, *, citizen_id: uuid.UUID, client_id: str) -> Consent | None:
+def _consent(
+    session: Session, *, citizen_id: uuid.UUID, client_id: str, lock: bool = False
+) -> Consent | None:
     if not storable(client_id, 64):
         return None
-    return session.scalars(
-        select(Consent).where(Consent.citizen_id == citizen_id, Consent.client_id == client_id)
-    ).one_or_none()
+    query = select(Consent).where(Consent.citizen_id == citizen_id, Consent.client_id == client_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalars(query).one_or_none()
 
 
 # -- RFC 7591 dynamic registration ---------------------------------------------------

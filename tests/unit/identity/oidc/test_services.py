@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from sqlalchemy import select
 
@@ -92,6 +95,36 @@ def test_consent_is_remembered_merged_and_withdrawn(runtime, make_citizen, make_
         )
     with runtime.sessions() as session:
         assert services.connected_platforms(session, citizen_id=citizen.id) == []
+
+
+def test_the_same_first_consent_given_twice_at_once_is_merged(
+    runtime, make_citizen, make_client
+) -> None:
+    """Two tabs (or a double click) consent at once: both succeed, neither scope is lost."""
+    citizen = make_citizen()
+    row, _ = make_client(scopes=["openid", "profile", "phone"])
+    now = services.utcnow()
+    first = runtime.sessions()
+    services.remember_consent(
+        first, citizen_id=citizen.id, client_id=row.client_id, scopes=["profile"], now=now
+    )  # inserted, not committed yet
+
+    def second() -> None:
+        with runtime.transaction() as session:
+            services.remember_consent(
+                session, citizen_id=citizen.id, client_id=row.client_id, scopes=["phone"], now=now
+            )
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(second)
+        time.sleep(0.5)  # the second transaction's insert now waits for the first to end
+        first.commit()
+        first.close()
+        pending.result(timeout=30)
+    with runtime.sessions() as session:
+        assert services.consented_scopes(
+            session, citizen_id=citizen.id, client_id=row.client_id
+        ) == {"profile", "phone"}
 
 
 def test_rfc7591_arguments_reject_unknown_and_mistyped_fields() -> None:
