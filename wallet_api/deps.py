@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 from urllib.parse import urlencode
 
+from anyio import to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -21,8 +22,11 @@ from wallet_api.problems import Problem
 from wallet_api.runtime import Runtime
 from wallet_api.settings import Settings
 
+# Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in the
+# thread pool, one hop there and back per dependency and request (a generator: two).
 
-def get_runtime(request: Request) -> Runtime:
+
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -30,22 +34,39 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_settings(runtime: RuntimeDep) -> Settings:
+async def get_settings(runtime: RuntimeDep) -> Settings:
     return runtime.settings
 
 
-def get_keystore(runtime: RuntimeDep) -> KeyStore:
+async def get_keystore(runtime: RuntimeDep) -> KeyStore:
     return runtime.keystore
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    """A session for the request; routes commit what they change, the rest is rolled back."""
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
+    """A session for the request; routes commit what they change, the rest is rolled back.
+
+    Opening a session does no I/O (it connects on first use). Closing one that still holds
+    a transaction rolls it back on its connection: that is done in the thread pool, never
+    on the event loop.
+    """
     session = runtime.sessions()
+    failed = False
     try:
         yield session
     except BaseException:
-        session.rollback()
+        failed = True
         raise
+    finally:
+        if failed or session.in_transaction():
+            await to_thread.run_sync(_end, session, failed)
+        else:
+            session.close()
+
+
+def _end(session: Session, failed: bool) -> None:
+    try:
+        if failed:
+            session.rollback()
     finally:
         session.close()
 
@@ -55,13 +76,9 @@ KeyStoreDep = Annotated[KeyStore, Depends(get_keystore)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_registry(runtime: RuntimeDep) -> Registry:
+async def get_registry(runtime: RuntimeDep) -> Registry:
     """The license registry's context: key store, holder digests and ciphers, issuer URL."""
-    return Registry.create(
-        keystore=runtime.keystore,
-        master=runtime.settings.master_secret,
-        platform_issuer=runtime.settings.issuer_url,
-    )
+    return runtime.registry
 
 
 RegistryDep = Annotated[Registry, Depends(get_registry)]

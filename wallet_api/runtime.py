@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from identity.config import IdentityConfig
 from identity.oidc.tokens import PROVIDER_OWNER
 from keys import AesGcmKeyWrapper, KeyStore
+from licenses.services import Registry
 from wallet_api.db import make_engine, make_read_session_factory, make_session_factory
 from wallet_api.settings import Settings
 
@@ -50,6 +52,16 @@ class Runtime:
         from wallet_api.portal_auth import ensure_clients
 
         ensure_clients(self)
+
+    @cached_property
+    def registry(self) -> Registry:
+        """The license registry's context (key store, holder digests and ciphers, issuer
+        URL): its keys are derived once per process, not once per request."""
+        return Registry.create(
+            keystore=self.keystore,
+            master=self.settings.master_secret,
+            platform_issuer=self.settings.issuer_url,
+        )
 
     @property
     def provider_key_retention(self) -> timedelta:

@@ -24,11 +24,7 @@ HOLDER_ID = "11010519491231002X"
 
 
 def registry_for(runtime: Runtime) -> services.Registry:
-    return services.Registry.create(
-        keystore=runtime.keystore,
-        master=runtime.settings.master_secret,
-        platform_issuer=runtime.settings.issuer_url,
-    )
+    return runtime.registry
 
 
 def make_agency(

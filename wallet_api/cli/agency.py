@@ -26,11 +26,7 @@ def register_agency(
     license_types: list[str],
 ) -> dict[str, Any]:
     """Add the agency, its ES256 keys and its client-credentials client in one transaction."""
-    registry = services.Registry.create(
-        keystore=runtime.keystore,
-        master=runtime.settings.master_secret,
-        platform_issuer=runtime.settings.issuer_url,
-    )
+    registry = runtime.registry
     with runtime.transaction() as session:
         agency = services.add_agency(
             session,
@@ -152,11 +148,7 @@ def rotate_key_command(
     """Rotate the agency's signing key; the old key stays in the trust list for the retention
     period of its license types, so licenses it signed stay verifiable."""
     with runtime_or_exit() as runtime:
-        registry = services.Registry.create(
-            keystore=runtime.keystore,
-            master=runtime.settings.master_secret,
-            platform_issuer=runtime.settings.issuer_url,
-        )
+        registry = runtime.registry
         try:
             with runtime.transaction() as session:
                 row = services.get_agency(session, agency_ref=agency)

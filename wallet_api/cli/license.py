@@ -32,11 +32,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _registry(runtime: Runtime) -> services.Registry:
-    return services.Registry.create(
-        keystore=runtime.keystore,
-        master=runtime.settings.master_secret,
-        platform_issuer=runtime.settings.issuer_url,
-    )
+    return runtime.registry
 
 
 def signing_worker() -> tuple[sessionmaker[Session], services.Registry]:

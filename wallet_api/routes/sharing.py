@@ -25,7 +25,7 @@ from licenses.sharing.errors import NoSharedLicenses
 from licenses.sharing.models import SharingGrant
 from licenses.sharing.schemas import SharedLicensePublic, SharedLicenses
 from licenses.wallet.services import WalletHolder
-from wallet_api.deps import ProviderDep, RegistryDep, RuntimeDep, SessionDep, get_registry
+from wallet_api.deps import ProviderDep, RegistryDep, RuntimeDep, SessionDep
 from wallet_api.oauth_bearer import bearer_token
 from wallet_api.oauth_server import StarletteProvider
 from wallet_api.pages import render
@@ -49,7 +49,7 @@ def _items(
     request: Request, db: Session, citizen: Citizen, requests: Sequence[LicenseRequest]
 ) -> list[sharing.ConsentItem]:
     runtime: Runtime = request.app.state.runtime
-    registry = get_registry(runtime)
+    registry = runtime.registry
     return sharing.consent_items(
         db,
         registry=registry,
