@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -87,16 +87,23 @@ def _row(session: Session, scope: ThrottleScope, key: str) -> LoginThrottle | No
 
 def retry_after(session: Session, *, keys: ThrottleKeys, now: datetime) -> int | None:
     """Seconds until the longest current lock on these keys ends, or None if unlocked."""
-    waits = []
-    for scope, key in keys.pairs():
-        row = session.scalar(
-            select(LoginThrottle).where(
-                LoginThrottle.scope == scope.value, LoginThrottle.key_digest == key
-            )
+    # One query for both keys, reading only the lock times (no rows loaded).
+    locks = session.scalars(
+        select(LoginThrottle.locked_until).where(
+            or_(
+                *(
+                    and_(LoginThrottle.scope == scope.value, LoginThrottle.key_digest == key)
+                    for scope, key in keys.pairs()
+                )
+            ),
+            LoginThrottle.locked_until.is_not(None),
         )
-        locked_until = _aware(row.locked_until) if row is not None else None
-        if locked_until is not None and locked_until > now:
-            waits.append(math.ceil((locked_until - now).total_seconds()))
+    )
+    waits = [
+        math.ceil((locked_until - now).total_seconds())
+        for locked_until in map(_aware, locks)
+        if locked_until is not None and locked_until > now
+    ]
     return max(waits) if waits else None
 
 
@@ -160,9 +167,12 @@ def clear_account(session: Session, *, keys: ThrottleKeys) -> None:
     """After a successful login: forget the account's failures (the address's stay)."""
     # One statement, no row loaded: most logins have no failures to forget. A lock stays.
     session.execute(
-        delete(LoginThrottle).where(
+        delete(LoginThrottle)
+        .where(
             LoginThrottle.scope == ThrottleScope.ACCOUNT.value,
             LoginThrottle.key_digest == keys.account,
             LoginThrottle.locked_until.is_(None),
         )
+        # Nothing to match in the session: the login loaded no throttle row.
+        .execution_options(synchronize_session=False)
     )
