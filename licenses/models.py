@@ -109,7 +109,11 @@ class Agency(Base):
     @property
     def key_owner(self) -> str:
         """The owner name of the agency's signing keys in the key store."""
-        return f"agency:{self.id}"
+        return f"{AGENCY_KEY_OWNER_PREFIX}{self.id}"
+
+
+#: Key-store owner names of agencies' signing keys: this prefix and the agency's id.
+AGENCY_KEY_OWNER_PREFIX = "agency:"
 
 
 class StatusList(Base):

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from keys import FieldCipher, KeyedDigest, KeyInfo, KeyStore, MasterSecret
-from licenses import catalogue, trustlist, verification
+from keys.models import SigningKey
+from licenses import catalogue, sdjwt, trustlist, verification
 from licenses.codes import RegistryError, validate_credit_code, validate_region_code
-from licenses.models import Agency
+from licenses.errors import CredentialError
+from licenses.models import AGENCY_KEY_OWNER_PREFIX, Agency
 from licenses.recognition.services import satisfied_materials
 from licenses.status import PLATFORM_ALG, PLATFORM_OWNER, RegistryStatusLists
 
@@ -216,6 +219,12 @@ def agency_public(agency: Agency) -> dict[str, object]:
 
 def trust_list_entries(session: Session, *, registry: Registry) -> list[trustlist.AgencyEntry]:
     """Every agency with its published keys (next, active, retired), region and types."""
+    return _entries(session, registry=registry, agencies=list_agencies(session))
+
+
+def _entries(
+    session: Session, *, registry: Registry, agencies: Sequence[Agency]
+) -> list[trustlist.AgencyEntry]:
     return [
         trustlist.AgencyEntry(
             id=str(agency.id),
@@ -226,7 +235,7 @@ def trust_list_entries(session: Session, *, registry: Registry) -> list[trustlis
             license_types=tuple(t.code for t in agency.license_types),
             jwks=registry.keystore.jwks(session, owner=agency.key_owner),
         )
-        for agency in list_agencies(session)
+        for agency in agencies
     ]
 
 
@@ -247,18 +256,61 @@ def trust_list_token(
 def current_trust_list(session: Session, *, registry: Registry) -> trustlist.TrustList:
     """The registry's own trust list, straight from its records.
 
-    The online verify path runs on every request: signing the list only to check that
-    signature again at once would cost two ES256 operations and a JSON round trip and
-    prove nothing the database does not already say. Offline verifiers get the signed
-    list from :func:`trust_list_token`.
+    Signing the list only to check that signature again at once would cost two ES256
+    operations and a JSON round trip and prove nothing the database does not already
+    say. Offline verifiers get the signed list from :func:`trust_list_token`.
     """
+    return _unsigned_trust_list(registry, trust_list_entries(session, registry=registry))
+
+
+def trust_list_for(
+    session: Session, *, registry: Registry, iss: object, kid: object
+) -> trustlist.TrustList:
+    """The part of the registry's trust list one credential can name: the agency of its
+    ``iss`` and the agency owning the key ``kid``.
+
+    Online verification runs on every request; loading every agency and its keys for it
+    would grow with the registry, these two lookups do not. The checks find what they
+    would find in the whole list: the issuer's entry, and the entry of the key's owner
+    (a credential signed with another agency's key is still reported as such).
+    """
+    conditions = []
+    prefix = registry.agency_issuer("")
+    if isinstance(iss, str) and iss.startswith(prefix):
+        conditions.append(Agency.credit_code == iss[len(prefix) :])
+    if isinstance(kid, str) and kid:
+        owner = session.scalar(select(SigningKey.owner).where(SigningKey.kid == kid))
+        if owner is not None and owner.startswith(AGENCY_KEY_OWNER_PREFIX):
+            with suppress(ValueError):  # an owner named like an agency's but not one
+                conditions.append(Agency.id == uuid.UUID(owner[len(AGENCY_KEY_OWNER_PREFIX) :]))
+    agencies = (
+        list(session.scalars(select(Agency).where(or_(*conditions)).order_by(Agency.created_at)))
+        if conditions
+        else []
+    )
+    return _unsigned_trust_list(registry, _entries(session, registry=registry, agencies=agencies))
+
+
+def _unsigned_trust_list(
+    registry: Registry, entries: list[trustlist.AgencyEntry]
+) -> trustlist.TrustList:
     now = registry.now()
     return trustlist.TrustList(
         issuer=registry.platform_issuer,
-        agencies=trust_list_entries(session, registry=registry),
+        agencies=entries,
         issued_at=now,
         expires_at=now + TRUST_LIST_LIFETIME,
     )
+
+
+def _named_issuer(presentation: str) -> tuple[object, object]:
+    """The ``iss`` and ``kid`` a presentation names, not yet verified (None, None if it
+    cannot be read: verification then reports the format error)."""
+    try:
+        unverified = sdjwt.parse_presentation(presentation)
+    except CredentialError:
+        return None, None
+    return unverified.unverified_claims.get("iss"), unverified.kid
 
 
 def verify_online(
@@ -278,9 +330,10 @@ def verify_online(
     holder-bound presentation); otherwise a presentation without one may pass. With a
     verifying agency, the result is audited under that agency.
     """
+    iss, kid = _named_issuer(presentation)
     result = verification.verify_presentation(
         presentation=presentation,
-        trust_list=current_trust_list(session, registry=registry),
+        trust_list=trust_list_for(session, registry=registry, iss=iss, kid=kid),
         status_lists=RegistryStatusLists(session, registry=registry),
         audience=audience,
         nonce=nonce,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,10 +10,12 @@ import pytest
 from keys import AesGcmKeyWrapper, KeyStore
 from licenses import qr, sdjwt, services, statuslist, trustlist
 from licenses.errors import CredentialError
+from licenses.jose import b64url_decode
 from licenses.recognition.services import create_rule, import_catalogue_file
 from tests.api.test_licenses import bearer, issue
 from tests.support.license_factories import (
     BEIJING,
+    HUNAN,
     ID_CARD,
     JILIN,
     QUALIFICATION,
@@ -177,6 +180,64 @@ def test_verify_reports_every_check(client, runtime, headers) -> None:
     assert revoked["valid"] is False
     assert revoked["checks"]["status"]["outcome"] == "failed"
     assert "revoked" in revoked["checks"]["status"]["reason"]
+
+
+def _resigned(runtime, presentation: str, *, owner: str, **claims: object) -> str:
+    """The presentation with its issuer-signed JWT's claims changed and signed by ``owner``."""
+    jwt, rest = presentation.split("~", 1)
+    header, payload, _ = jwt.split(".")
+    header_json = json.loads(b64url_decode(header))
+    payload_json = {**json.loads(b64url_decode(payload)), **claims}
+    with runtime.transaction() as session:
+        runtime.keystore.ensure(session, owner=owner, alg="ES256")
+        signer = runtime.keystore.signer(session, owner=owner, alg="ES256")
+    resigned = signer.sign_compact(
+        header={"typ": header_json["typ"]}, payload=json.dumps(payload_json).encode()
+    )
+    return f"{resigned}~{rest}"
+
+
+def test_verify_finds_the_agencies_a_credential_names_among_many(
+    client, runtime, agency, headers
+) -> None:
+    """Online verification looks up the agency of the credential's iss and the agency owning
+    its key, not the whole registry: with other agencies registered, a credential signed
+    with another agency's key, or naming an unregistered agency, fails as it must."""
+    other = make_agency(runtime, who=JILIN, types=(ID_CARD,))
+    make_agency(runtime, who=HUNAN, types=(ID_CARD,))
+    issued = issue(client, runtime, headers)
+    presentation = present(issued["credential"], "holder_name")
+    assert verify(client, headers, presentation=presentation)["valid"] is True
+
+    with runtime.transaction() as session:
+        other_owner = services.get_agency(session, agency_ref=other["agency_id"]).key_owner
+    foreign_key = verify(
+        client, headers, presentation=_resigned(runtime, presentation, owner=other_owner)
+    )
+    assert foreign_key["valid"] is False
+    assert foreign_key["checks"]["signature"]["outcome"] == "passed"
+    assert foreign_key["checks"]["issuer_trusted"]["outcome"] == "failed"
+    assert (
+        "signed with a key of 吉林省住房和城乡建设厅"
+        in foreign_key["checks"]["issuer_trusted"]["reason"]
+    )
+
+    unknown_iss = registry_for(runtime).agency_issuer("91110000000000000X")
+    unknown = verify(
+        client,
+        headers,
+        presentation=_resigned(runtime, presentation, owner=other_owner, iss=unknown_iss),
+    )
+    assert unknown["checks"]["issuer_trusted"]["outcome"] == "failed"
+    assert "is not in the trust list" in unknown["checks"]["issuer_trusted"]["reason"]
+
+    not_an_agency = verify(
+        client,
+        headers,
+        presentation=_resigned(runtime, presentation, owner="platform:test-not-an-agency"),
+    )
+    assert not_an_agency["checks"]["signature"]["outcome"] == "failed"
+    assert "not in the trust list" in not_an_agency["checks"]["signature"]["reason"]
 
 
 def test_tampered_credentials_and_disclosures_are_rejected(client, runtime, headers) -> None:

@@ -19,6 +19,7 @@ MARRIAGE = "11100000000013120P001"
 #: Valid credit codes of public bodies from tests/vectors/credit_codes.csv.
 BEIJING = ("北京市住房和城乡建设委员会", "12110000400777687U", "110000")
 JILIN = ("吉林省住房和城乡建设厅", "11220000013544541J", "220000")
+HUNAN = ("湖南省住房和城乡建设厅", "11430000006122244L", "430000")
 
 HOLDER_ID = "11010519491231002X"
 
