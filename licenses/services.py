@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from keys import FieldCipher, KeyedDigest, KeyInfo, KeyStore, MasterSecret
@@ -274,21 +274,24 @@ def trust_list_for(
     would find in the whole list: the issuer's entry, and the entry of the key's owner
     (a credential signed with another agency's key is still reported as such).
     """
-    conditions = []
+    agencies: list[Agency] = []
     prefix = registry.agency_issuer("")
     if isinstance(iss, str) and iss.startswith(prefix):
-        conditions.append(Agency.credit_code == iss[len(prefix) :])
-    if isinstance(kid, str) and kid:
+        agencies.extend(
+            session.scalars(select(Agency).where(Agency.credit_code == iss[len(prefix) :]))
+        )
+    entries = _entries(session, registry=registry, agencies=agencies)
+    published = {jwk.get("kid") for entry in entries for jwk in entry.jwks["keys"]}
+    if isinstance(kid, str) and kid and kid not in published:
+        #: Not a key of the agency the credential names (or it names none): find whose.
         owner = session.scalar(select(SigningKey.owner).where(SigningKey.kid == kid))
         if owner is not None and owner.startswith(AGENCY_KEY_OWNER_PREFIX):
             with suppress(ValueError):  # an owner named like an agency's but not one
-                conditions.append(Agency.id == uuid.UUID(owner[len(AGENCY_KEY_OWNER_PREFIX) :]))
-    agencies = (
-        list(session.scalars(select(Agency).where(or_(*conditions)).order_by(Agency.created_at)))
-        if conditions
-        else []
-    )
-    return _unsigned_trust_list(registry, _entries(session, registry=registry, agencies=agencies))
+                agency_id = uuid.UUID(owner[len(AGENCY_KEY_OWNER_PREFIX) :])
+                if all(entry.id != str(agency_id) for entry in entries):  # not a removed key
+                    owners = session.scalars(select(Agency).where(Agency.id == agency_id))
+                    entries += _entries(session, registry=registry, agencies=list(owners))
+    return _unsigned_trust_list(registry, entries)
 
 
 def _unsigned_trust_list(

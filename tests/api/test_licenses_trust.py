@@ -239,6 +239,15 @@ def test_verify_finds_the_agencies_a_credential_names_among_many(
     assert not_an_agency["checks"]["signature"]["outcome"] == "failed"
     assert "not in the trust list" in not_an_agency["checks"]["signature"]["reason"]
 
+    # The issuer's own key, retired and then removed: no longer published, so not trusted.
+    with runtime.transaction() as session:
+        owner = services.get_agency(session, agency_ref=agency["agency_id"]).key_owner
+        runtime.keystore.rotate(session, owner=owner, alg="ES256", retain_for=timedelta(0))
+        runtime.keystore.prune(session)
+    removed_key = verify(client, headers, presentation=presentation)
+    assert removed_key["valid"] is False
+    assert "not in the trust list" in removed_key["checks"]["signature"]["reason"]
+
 
 def test_tampered_credentials_and_disclosures_are_rejected(client, runtime, headers) -> None:
     issued = issue(client, runtime, headers)
