@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from keys import FieldCipher, KeyedDigest, KeyInfo, KeyStore, MasterSecret
 from keys.models import SigningKey
@@ -195,7 +195,11 @@ def get_agency(session: Session, *, agency_ref: str) -> Agency:
 
 
 def agency_for_client(session: Session, *, client_id: str) -> Agency:
-    agency = session.scalars(select(Agency).where(Agency.client_id == client_id)).one_or_none()
+    """The agency behind an API client (every agency API call asks). Its license types are
+    loaded when used (issuance), not with it: verification never reads them."""
+    agency = session.scalars(
+        select(Agency).where(Agency.client_id == client_id).options(lazyload(Agency.license_types))
+    ).one_or_none()
     if agency is None:
         raise AgencyNotRegistered("this client is not the client of a registered agency")
     return agency
