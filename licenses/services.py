@@ -257,16 +257,6 @@ def trust_list_token(
     )
 
 
-def current_trust_list(session: Session, *, registry: Registry) -> trustlist.TrustList:
-    """The registry's own trust list, straight from its records.
-
-    Signing the list only to check that signature again at once would cost two ES256
-    operations and a JSON round trip and prove nothing the database does not already
-    say. Offline verifiers get the signed list from :func:`trust_list_token`.
-    """
-    return _unsigned_trust_list(registry, trust_list_entries(session, registry=registry))
-
-
 def trust_list_for(
     session: Session, *, registry: Registry, iss: object, kid: object
 ) -> trustlist.TrustList:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 from urllib.parse import urlencode
 
-from anyio import to_thread
+from anyio import CancelScope, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -58,7 +58,9 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[Session]:
         raise
     finally:
         if failed or session.in_transaction():
-            await to_thread.run_sync(_end, session, failed)
+            # Shielded: a request cancelled (its client gone) still returns the connection.
+            with CancelScope(shield=True):
+                await to_thread.run_sync(_end, session, failed)
         else:
             session.close()
 
