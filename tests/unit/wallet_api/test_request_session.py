@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import anyio
+import pytest
 from sqlalchemy import select
 
 from identity.models import Citizen
@@ -19,19 +20,14 @@ async def _session_in_use(runtime):  # -> (generator, session holding a connecti
     return dependency, session
 
 
-def test_a_committed_session_is_closed_on_the_loop(runtime) -> None:
+@pytest.mark.parametrize("committed", [True, False], ids=["committed", "left-in-transaction"])
+def test_the_session_goes_back_to_the_pool(runtime, committed: bool) -> None:
+    """Committed: closed on the loop. Left in a transaction: rolled back, then closed."""
+
     async def main() -> None:
         dependency, session = await _session_in_use(runtime)
-        session.commit()
-        await dependency.aclose()
-        assert runtime.engine.pool.checkedout() == 0
-
-    asyncio.run(main())
-
-
-def test_a_session_left_in_a_transaction_is_rolled_back_and_returned(runtime) -> None:
-    async def main() -> None:
-        dependency, _ = await _session_in_use(runtime)
+        if committed:
+            session.commit()
         await dependency.aclose()
         assert runtime.engine.pool.checkedout() == 0
 
