@@ -62,17 +62,17 @@ class SignedIn:
 def current_sign_in(
     request: Request, db: Session, provider: StarletteProvider, settings: Settings
 ) -> SignedIn | None:
-    record = find_session(
+    found = find_session(
         db,
         cookie=request.cookies.get(settings.session_cookie_name),
         now=utcnow(),
         config=provider.config,
         digests=provider.digests,
     )
-    if record is None:
+    if found is None:
         return None
-    citizen = db.get(Citizen, record.citizen_id)
-    return SignedIn(record=record, citizen=citizen) if citizen is not None else None
+    record, citizen = found
+    return SignedIn(record=record, citizen=citizen)
 
 
 def with_iss(response: Response, issuer: str) -> Response:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from identity.models import Citizen
 from identity.oidc.config import ProviderConfig, ProviderDigests
 from identity.oidc.inputs import storable
 from identity.oidc.models import SessionClient, SsoSession
@@ -88,18 +89,24 @@ def find_session(
     now: datetime,
     config: ProviderConfig,
     digests: ProviderDigests,
-) -> SsoSession | None:
-    """The active session named by the cookie, touched; ``None`` when absent or over."""
+) -> tuple[SsoSession, Citizen] | None:
+    """The active session named by the cookie, touched, and its citizen (one query);
+    ``None`` when absent or over."""
     if not cookie or len(cookie) > 128:
         return None
-    record = session.scalars(
-        select(SsoSession).where(SsoSession.cookie_digest == digests.session_cookie.digest(cookie))
+    found = session.execute(
+        select(SsoSession, Citizen)
+        .join(Citizen, Citizen.id == SsoSession.citizen_id)
+        .where(SsoSession.cookie_digest == digests.session_cookie.digest(cookie))
     ).one_or_none()
-    if record is None or not is_active(record, now=now, config=config):
+    if found is None:
+        return None
+    record, citizen = found
+    if not is_active(record, now=now, config=config):
         return None
     if aware(record.last_seen_at) + TOUCH_INTERVAL < now:
         record.last_seen_at = now
-    return record
+    return record, citizen
 
 
 def session_by_sid(session: Session, *, sid: str) -> SsoSession | None:
