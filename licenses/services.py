@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from keys import FieldCipher, KeyedDigest, KeyInfo, KeyStore, MasterSecret
 from keys.models import SigningKey
@@ -272,7 +272,12 @@ def trust_list_for(
     prefix = registry.agency_issuer("")
     if isinstance(iss, str) and iss.startswith(prefix):
         agencies.extend(
-            session.scalars(select(Agency).where(Agency.credit_code == iss[len(prefix) :]))
+            session.scalars(
+                select(Agency)
+                .where(Agency.credit_code == iss[len(prefix) :])
+                # Its license types in the same statement (issuer_authorised reads them).
+                .options(joinedload(Agency.license_types))
+            ).unique()
         )
     entries = _entries(session, registry=registry, agencies=agencies)
     published = {jwk.get("kid") for entry in entries for jwk in entry.jwks["keys"]}
