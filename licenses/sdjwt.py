@@ -504,12 +504,7 @@ class _Unpacking:
         digests = node.get(SD_KEY, [])
         if not isinstance(digests, list):
             raise InvalidDisclosure("an _sd member is not an array")
-        #: Most members are strings and numbers: only objects and arrays are walked.
-        result = {
-            k: self.unpack(v) if isinstance(v, (dict, list)) else v
-            for k, v in node.items()
-            if k != SD_KEY
-        }
+        result = {k: self.unpack(v) for k, v in node.items() if k != SD_KEY}
         for digest in digests:
             self._first_sighting(digest)
             disclosure = self.by_digest.get(digest)
@@ -527,7 +522,7 @@ class _Unpacking:
             if name in result:
                 raise ClaimNameCollision(f"the claim {name!r} is disclosed twice")
             self.used.add(digest)
-            result[name] = self.unpack(value) if isinstance(value, (dict, list)) else value
+            result[name] = self.unpack(value)
         return result
 
     def _unpack_array(self, node: list[Any]) -> list[Any]:
@@ -546,9 +541,7 @@ class _Unpacking:
                 self.used.add(digest)
                 result.append(self.unpack(disclosure[1]))
             else:
-                result.append(
-                    self.unpack(element) if isinstance(element, (dict, list)) else element
-                )
+                result.append(self.unpack(element))
         return result
 
 
