@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import gc
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from identity.errors import IdentityError
@@ -30,6 +32,7 @@ from wallet_api.oauth_documents import ProviderDocuments
 from wallet_api.oauth_logout import LogoutDeliveryLoop
 from wallet_api.oauth_server import MalformedOAuthRequest, StarletteProvider, malformed_request
 from wallet_api.oauth_setup import build_provider
+from wallet_api.prebuilt import PrebuiltAnswers
 from wallet_api.routes import account, health, jwks
 from wallet_api.routes import licenses as license_routes
 from wallet_api.routes import login as login_routes
@@ -61,6 +64,13 @@ HOT_PATHS: dict[tuple[str, str], Endpoint] = {
     ("POST", "/userinfo"): oidc_routes.userinfo_endpoint,
     ("POST", "/introspect"): oidc_routes.introspection_endpoint,
 }
+#: Answers to ``GET`` of these paths are kept as bytes and written by the HTTP protocol
+#: without the application while they are ready (wallet_api.prebuilt): the same routes'
+#: responses, the same headers, counted the same.
+PREBUILT: dict[str, Callable[[ProviderDocuments], Response | None]] = {
+    "/.well-known/openid-configuration": ProviderDocuments.discovery,
+    "/jwks.json": ProviderDocuments.cached_jwks,
+}
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -81,6 +91,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if feed is not None:
             feed.stop()
         await app.state.logout_loop.stop()
+        if app.prebuilt_answers is not None:
+            app.prebuilt_answers.close()
         runtime.close()
 
     app = GovwalletAPI(
@@ -141,6 +153,8 @@ class GovwalletAPI(FastAPI):
         super().__init__(**kwargs)
         self._https = https
         self._admission_limit = admission_limit
+        #: Made with the middleware; what the HTTP protocol answers without the application.
+        self.prebuilt_answers: PrebuiltAnswers | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         fastapi_stack = super().build_middleware_stack()
@@ -154,7 +168,14 @@ class GovwalletAPI(FastAPI):
             exempt_prefixes=("/static/",),
         )
         hot = HotPaths(admitted, app=self, endpoints=HOT_PATHS)
-        return RequestContextMiddleware(hot, https=self._https)
+        context = RequestContextMiddleware(hot, https=self._https)
+        documents: ProviderDocuments = self.state.provider_documents
+        self.prebuilt_answers = PrebuiltAnswers(
+            {path: partial(source, documents) for path, source in PREBUILT.items()},
+            headers=context.headers,
+            metrics=context.metrics,
+        )
+        return context
 
 
 def token_state_feed(

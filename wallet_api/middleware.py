@@ -5,9 +5,11 @@ Kept as a single layer because it wraps every request, hot paths included.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,38 +51,137 @@ def new_request_id() -> str:
     return random_hex(8)
 
 
+def request_id_for(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The caller's ``X-Request-Id`` when it is well-formed (a load balancer's id carries
+    through), else a new one. ``headers`` are a request's, names in lower case."""
+    for name, value in headers:
+        if name == b"x-request-id":
+            incoming = value.decode("latin-1")
+            return incoming if _INCOMING_ID.match(incoming) else new_request_id()
+    return new_request_id()
+
+
+class ResponseHeaders:
+    """The headers this layer adds to a response, worked out once per shape of response.
+
+    A response's own headers decide what is added: a security header, ``Cache-Control`` or
+    a page's ``Content-Security-Policy`` the response sets itself is left as it is. The
+    answer depends only on the names the response sets and on whether it is a page, so it
+    is remembered by those (a few dozen shapes in the whole application).
+    """
+
+    #: Distinct shapes remembered at most (a response with unusual headers is still
+    #: answered right past this, only worked out again).
+    LIMIT = 512
+
+    def __init__(self, *, https: bool) -> None:
+        self._security = _security_headers(https=https)
+        self._added: dict[tuple[tuple[bytes, ...], bool], tuple[tuple[bytes, bytes], ...]] = {}
+
+    def complete(
+        self, headers: Iterable[tuple[bytes, bytes]], request_id: bytes
+    ) -> list[tuple[bytes, bytes]]:
+        """``headers`` with the request id and whatever else the response lacks."""
+        own = list(headers)
+        own.append((b"x-request-id", request_id))
+        own.extend(self.added_to(own))
+        return own
+
+    def added_to(self, headers: list[tuple[bytes, bytes]]) -> tuple[tuple[bytes, bytes], ...]:
+        """What a response with ``headers`` lacks (the request id aside)."""
+        names = []
+        is_page = False
+        for name, value in headers:
+            name = name.lower()
+            names.append(name)
+            if name == b"content-type" and not is_page:
+                is_page = value.startswith(b"text/html")
+        shape = (tuple(names), is_page)
+        added = self._added.get(shape)
+        if added is None:
+            added = self._work_out(set(names), is_page=is_page)
+            if len(self._added) < self.LIMIT:
+                self._added[shape] = added
+        return added
+
+    def _work_out(self, present: set[bytes], *, is_page: bool) -> tuple[tuple[bytes, bytes], ...]:
+        added = [header for header in self._security if header[0] not in present]
+        if b"cache-control" not in present:
+            added.append((b"cache-control", b"no-store"))
+        if is_page and b"content-security-policy" not in present:
+            added.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+        return tuple(added)
+
+
+class RequestMetrics:
+    """Counts answers and observes their latency by method, route template and status."""
+
+    #: How long a count made by :meth:`count_soon` may wait before it shows in the metrics.
+    COUNT_DELAY_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        #: Metric children by labels: ``labels()`` validates and locks on every call. The
+        #: labels are route templates, so the set stays small.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._pending: dict[tuple[str, str, int], int] = {}
+
+    def record(self, method: str, route: str, status: int, elapsed: float) -> None:
+        children = self._children_for(method, route, status)
+        children[0].inc()
+        children[1].observe(elapsed)
+
+    def count_soon(self, method: str, route: str, status: int) -> None:
+        """Count an answer within :attr:`COUNT_DELAY_SECONDS`, added up with the others
+        of that second: for answers made in a microsecond (wallet_api.prebuilt), where
+        counting each one at once (a lock and a shared-memory write per metric, with
+        several workers) was dearer than making it. Their latency is not observed.
+
+        Called on the event loop, which adds the counts up when the delay is over.
+        """
+        pending = self._pending
+        if not pending:
+            asyncio.get_running_loop().call_later(self.COUNT_DELAY_SECONDS, self.flush)
+        key = (method, route, status)
+        pending[key] = pending.get(key, 0) + 1
+
+    def flush(self) -> None:
+        """Add up the counts :meth:`count_soon` is holding (also when the worker stops)."""
+        pending, self._pending = self._pending, {}
+        for (method, route, status), count in pending.items():
+            self._children_for(method, route, status)[0].inc(count)
+
+    def _children_for(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = (
+                HTTP_REQUESTS.labels(method, route, str(status)),
+                HTTP_LATENCY.labels(method, route),
+            )
+            self._children[(method, route, status)] = children
+        return children
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
-        self._headers = _security_headers(https=https)
-        #: Metric children by labels: ``labels()`` validates and locks on every call. The
-        #: labels are route templates, so the set stays small.
-        self._metrics: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        #: Shared with the answers made without the application (wallet_api.prebuilt).
+        self.headers = ResponseHeaders(https=https)
+        self.metrics = RequestMetrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _INCOMING_ID.match(incoming) else new_request_id()
+        request_id = request_id_for(scope["headers"])
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status_holder: dict[str, int] = {"status": 500}
+        complete = self.headers.complete
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.append((b"x-request-id", request_id.encode()))
-                headers.extend(h for h in self._headers if h[0] not in present)
-                if b"cache-control" not in present:
-                    headers.append((b"cache-control", b"no-store"))
-                content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
-                is_page = content_type.startswith(b"text/html")
-                if is_page and b"content-security-policy" not in present:
-                    headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
-                message["headers"] = headers
+                message["headers"] = complete(message.get("headers", ()), request_id.encode())
             await send(message)
 
         try:
@@ -90,15 +191,7 @@ class RequestContextMiddleware:
             route = _route_template(scope)
             method = scope.get("method", "")
             status = status_holder["status"]
-            counted = self._metrics.get((method, route, status))
-            if counted is None:
-                counted = (
-                    HTTP_REQUESTS.labels(method, route, str(status)),
-                    HTTP_LATENCY.labels(method, route),
-                )
-                self._metrics[(method, route, status)] = counted
-            counted[0].inc()
-            counted[1].observe(elapsed)
+            self.metrics.record(method, route, status, elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "request",
@@ -112,13 +205,6 @@ class RequestContextMiddleware:
                     },
                 )
             request_id_var.reset(token)
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 def _route_template(scope: dict[str, Any]) -> str:

@@ -42,6 +42,15 @@ class ProviderDocuments:
         document = self._provider.keystore.cached_jwks(PROVIDER_OWNER)
         if document is None:
             document = await run_in_threadpool(self._provider.public_jwks)
+        return self._jwks_answer(document)
+
+    def cached_jwks(self) -> Response | None:
+        """The JWKS answer while the key store's cached set is fresh, else None (the set
+        is then read again by :meth:`jwks`)."""
+        document = self._provider.keystore.cached_jwks(PROVIDER_OWNER)
+        return None if document is None else self._jwks_answer(document)
+
+    def _jwks_answer(self, document: dict[str, Any]) -> Response:
         answered = self._jwks
         if answered is None or answered[0] is not document:
             answered = (document, _json(document))
