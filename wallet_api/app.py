@@ -27,6 +27,7 @@ from wallet_api.admission import AdmissionLimit
 from wallet_api.csrf import CsrfError, CsrfProtection
 from wallet_api.hot_paths import Endpoint, HotPaths
 from wallet_api.logs import configure_logging
+from wallet_api.metrics import RequestMetrics
 from wallet_api.middleware import RequestContextMiddleware
 from wallet_api.oauth_documents import ProviderDocuments
 from wallet_api.oauth_logout import LogoutDeliveryLoop
@@ -91,8 +92,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if feed is not None:
             feed.stop()
         await app.state.logout_loop.stop()
-        if app.prebuilt_answers is not None:
-            app.prebuilt_answers.close()
+        if app.request_metrics is not None:
+            app.request_metrics.flush()
         runtime.close()
 
     app = GovwalletAPI(
@@ -153,8 +154,10 @@ class GovwalletAPI(FastAPI):
         super().__init__(**kwargs)
         self._https = https
         self._admission_limit = admission_limit
-        #: Made with the middleware; what the HTTP protocol answers without the application.
+        #: Made with the middleware: what the HTTP protocol answers without the
+        #: application, and the request metrics the workers hold until written.
         self.prebuilt_answers: PrebuiltAnswers | None = None
+        self.request_metrics: RequestMetrics | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         fastapi_stack = super().build_middleware_stack()
@@ -175,6 +178,7 @@ class GovwalletAPI(FastAPI):
             headers=context.headers,
             metrics=context.metrics,
         )
+        self.request_metrics = context.metrics
         return context
 
 

@@ -5,7 +5,6 @@ Kept as a single layer because it wraps every request, hot paths included.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -16,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keys.randomness import random_hex
 from wallet_api.logs import request_id_var
-from wallet_api.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from wallet_api.metrics import RequestMetrics
 
 access_log = logging.getLogger("govwallet.access")
 
@@ -111,54 +110,6 @@ class ResponseHeaders:
         if is_page and b"content-security-policy" not in present:
             added.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
         return tuple(added)
-
-
-class RequestMetrics:
-    """Counts answers and observes their latency by method, route template and status."""
-
-    #: How long a count made by :meth:`count_soon` may wait before it shows in the metrics.
-    COUNT_DELAY_SECONDS = 1.0
-
-    def __init__(self) -> None:
-        #: Metric children by labels: ``labels()`` validates and locks on every call. The
-        #: labels are route templates, so the set stays small.
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        self._pending: dict[tuple[str, str, int], int] = {}
-
-    def record(self, method: str, route: str, status: int, elapsed: float) -> None:
-        children = self._children_for(method, route, status)
-        children[0].inc()
-        children[1].observe(elapsed)
-
-    def count_soon(self, method: str, route: str, status: int) -> None:
-        """Count an answer within :attr:`COUNT_DELAY_SECONDS`, added up with the others
-        of that second: for answers made in a microsecond (wallet_api.prebuilt), where
-        counting each one at once (a lock and a shared-memory write per metric, with
-        several workers) was dearer than making it. Their latency is not observed.
-
-        Called on the event loop, which adds the counts up when the delay is over.
-        """
-        pending = self._pending
-        if not pending:
-            asyncio.get_running_loop().call_later(self.COUNT_DELAY_SECONDS, self.flush)
-        key = (method, route, status)
-        pending[key] = pending.get(key, 0) + 1
-
-    def flush(self) -> None:
-        """Add up the counts :meth:`count_soon` is holding (also when the worker stops)."""
-        pending, self._pending = self._pending, {}
-        for (method, route, status), count in pending.items():
-            self._children_for(method, route, status)[0].inc(count)
-
-    def _children_for(self, method: str, route: str, status: int) -> tuple[Any, Any]:
-        children = self._children.get((method, route, status))
-        if children is None:
-            children = (
-                HTTP_REQUESTS.labels(method, route, str(status)),
-                HTTP_LATENCY.labels(method, route),
-            )
-            self._children[(method, route, status)] = children
-        return children
 
 
 class RequestContextMiddleware:

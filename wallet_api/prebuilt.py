@@ -12,8 +12,8 @@ An answer here is the application's own: the same :class:`~starlette.responses.R
 object its route returns (:class:`~wallet_api.oauth_documents.ProviderDocuments`), with
 the headers :class:`~wallet_api.middleware.RequestContextMiddleware` adds worked out by
 the same rules, a request id of this request's and the server's ``Date``, and it is
-counted in the same request counter (within a second: ``RequestMetrics.count_soon``;
-their latency, a few microseconds of the event loop, is not observed). When a document
+counted in the same request counter (``RequestMetrics.count``; their latency, a few
+microseconds of the event loop, is not observed). When a document
 is not ready (the JWKS after its cache expired) or the access log is on, the request goes
 through the application instead.
 """
@@ -27,12 +27,8 @@ from http import HTTPStatus
 
 from starlette.responses import Response
 
-from wallet_api.middleware import (
-    RequestMetrics,
-    ResponseHeaders,
-    access_log,
-    request_id_for,
-)
+from wallet_api.metrics import RequestMetrics
+from wallet_api.middleware import ResponseHeaders, access_log, request_id_for
 
 #: Returns the current answer for a path, or None when it cannot be had without I/O.
 Source = Callable[[], Response | None]
@@ -85,12 +81,8 @@ class PrebuiltAnswers:
         answer = b"".join(
             (wire.head, server_headers, b"x-request-id: ", request_id, b"\r\n\r\n", wire.body)
         )
-        self._metrics.count_soon("GET", route, response.status_code)
+        self._metrics.count("GET", route, response.status_code)
         return answer
-
-    def close(self) -> None:
-        """The answers not yet counted are counted now (the worker is stopping)."""
-        self._metrics.flush()
 
 
 def _wire_form(response: Response, rules: ResponseHeaders) -> _Wire:

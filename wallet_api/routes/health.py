@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -54,6 +54,9 @@ def readyz(session: SessionDep, keystore: KeyStoreDep) -> Response:
 
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-def prometheus_metrics() -> Response:
+def prometheus_metrics(request: Request) -> Response:
+    held: metrics.RequestMetrics | None = getattr(request.app, "request_metrics", None)
+    if held is not None:
+        held.flush()  # this worker's requests up to now (the others' within a second)
     body, content_type = metrics.render()
     return Response(content=body, media_type=content_type)
