@@ -94,8 +94,7 @@ class RequestMetrics:
     def record(self, method: str, route: str, status: int, elapsed: float) -> None:
         """One answer of the application, ``elapsed`` seconds after its request came."""
         with self._lock:
-            key = (method, route, status)
-            self._counts[key] = self._counts.get(key, 0) + 1
+            self._count(method, route, status)
             series = self._latency.get((method, route))
             if series is None:
                 series = self._latency[(method, route)] = [0.0] * (len(_BOUNDS) + 1)
@@ -107,9 +106,12 @@ class RequestMetrics:
         """One answer counted without its latency: one made in microseconds without the
         application (wallet_api.prebuilt)."""
         with self._lock:
-            key = (method, route, status)
-            self._counts[key] = self._counts.get(key, 0) + 1
+            self._count(method, route, status)
         self._flush_later()
+
+    def _count(self, method: str, route: str, status: int) -> None:
+        key = (method, route, status)
+        self._counts[key] = self._counts.get(key, 0) + 1
 
     def flush(self) -> None:
         """Write what is held to the metrics (before they are read, and at shutdown)."""
