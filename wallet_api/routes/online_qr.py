@@ -16,7 +16,6 @@ from licenses.wallet import services as wallet
 from wallet_api.deps import RegistryDep, RuntimeDep, SessionDep
 from wallet_api.pages import render
 from wallet_api.responses import JSONResponse
-from wallet_api.routes.wallet import online_links
 
 router = APIRouter(tags=["wallet"])
 
@@ -29,7 +28,7 @@ def take_presentation(
     if "text/html" in accept and "application/json" not in accept:
         return render(request, "wallet/online_link.html", status_code=200)
     presentation = wallet.take_online(
-        session, registry=registry, links=online_links(runtime), token=link
+        session, registry=registry, links=runtime.online_links, token=link
     )
     session.commit()
     return JSONResponse({"presentation": presentation}, headers={"Cache-Control": "no-store"})

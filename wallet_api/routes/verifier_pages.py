@@ -30,16 +30,15 @@ from licenses.codes import RegistryError
 from licenses.models import Agency, StatusList
 from licenses.schemas import VerifyRequest
 from licenses.services import Registry
-from licenses.wallet import services as wallet
 from wallet_api.csrf import CSRF_FIELD
-from wallet_api.deps import RegistryDep, SessionDep, SettingsDep
+from wallet_api.deps import RegistryDep, RuntimeDep, SessionDep, SettingsDep
 from wallet_api.pages import render
 from wallet_api.portal_auth import CLERK_PORTAL, PortalSignIn, login_router, signed_in
 from wallet_api.problems import Problem
 from wallet_api.qr_decoder import MAX_IMAGE_BYTES, QrDecoder, qr_decoder
 from wallet_api.responses import JSONResponse
 from wallet_api.routes.verify import presentation_of
-from wallet_api.settings import Settings
+from wallet_api.runtime import Runtime
 
 router = APIRouter(tags=["verifier page"], include_in_schema=False)
 router.include_router(login_router(CLERK_PORTAL, logged_out_template="verifier/logged_out.html"))
@@ -103,13 +102,12 @@ def _forbidden(request: Request, sign_in: PortalSignIn) -> HTMLResponse:
 
 
 def _verify(
-    session: Session, *, registry: Registry, settings: Settings, agency: Agency, text: str
+    session: Session, *, registry: Registry, runtime: Runtime, agency: Agency, text: str
 ) -> dict[str, Any]:
     """Verify offline QR text or an online QR link as ``POST /api/v1/verify`` does, under the
     clerk's agency (audited); commit the audit entry and the used-up online link."""
-    links = wallet.OnlineLinks.create(
-        master=settings.master_secret, platform_issuer=settings.issuer_url
-    )
+    settings = runtime.settings
+    links = runtime.online_links
     presentation = presentation_of(
         VerifyRequest(qr=text), session=session, registry=registry, links=links
     )
@@ -168,7 +166,7 @@ def verify_from_page(
     body: PageVerifyRequest,
     session: SessionDep,
     registry: RegistryDep,
-    settings: SettingsDep,
+    runtime: RuntimeDep,
     sign_in: ClerkSignIn,
     agency: str | None = None,
 ) -> dict[str, Any]:
@@ -177,7 +175,7 @@ def verify_from_page(
     row = _clerk_agency(session, sign_in, agency)
     if row is None:
         raise Problem(403, "not-a-clerk", "This account is not a clerk of any agency.")
-    return _verify(session, registry=registry, settings=settings, agency=row, text=body.qr)
+    return _verify(session, registry=registry, runtime=runtime, agency=row, text=body.qr)
 
 
 @router.post("/verifier/upload", response_class=HTMLResponse)
@@ -185,7 +183,7 @@ async def verify_upload(
     request: Request,
     session: SessionDep,
     registry: RegistryDep,
-    settings: SettingsDep,
+    runtime: RuntimeDep,
     sign_in: ClerkSignIn,
     decoder: DecoderDep,
     image: Annotated[UploadFile | None, File()] = None,
@@ -204,7 +202,7 @@ async def verify_upload(
     data = await image.read(MAX_IMAGE_BYTES + 1)
     try:
         text = decoder.decode(data)
-        result = _verify(session, registry=registry, settings=settings, agency=row, text=text)
+        result = _verify(session, registry=registry, runtime=runtime, agency=row, text=text)
     except (qr.QrError, RegistryError) as exc:  # unreadable image, used-up online link
         return _page(request, session, sign_in, row, error=str(exc), status_code=exc.status)
     except Problem as exc:  # the QR text is not an offline presentation

@@ -62,9 +62,7 @@ def verify(
     out: the entry is committed in a group with those of concurrent requests
     (:mod:`licenses.audit.group`), and without it there is no answer (503).
     """
-    links = wallet.OnlineLinks.create(
-        master=runtime.settings.master_secret, platform_issuer=runtime.settings.issuer_url
-    )
+    links = runtime.online_links
     reads: list[CheckedEntry] = []
 
     def record(_session: Session, **entry: Any) -> None:

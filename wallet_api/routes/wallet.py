@@ -48,13 +48,6 @@ def holder_of(runtime: Runtime, registry: Registry, citizen: Citizen) -> wallet.
     return wallet.wallet_holder(registry, id_number=id_number, key=key)
 
 
-def online_links(runtime: Runtime) -> wallet.OnlineLinks:
-    settings = runtime.settings
-    return wallet.OnlineLinks.create(
-        master=settings.master_secret, platform_issuer=settings.issuer_url
-    )
-
-
 def presentation_lifetimes(runtime: Runtime) -> dict[str, timedelta]:
     settings = runtime.settings
     return {
@@ -78,7 +71,7 @@ def shown_qr_image(
     text, url = wallet.shown_presentation(
         session,
         registry=registry,
-        links=online_links(runtime),
+        links=runtime.online_links,
         holder=holder,
         license_identifier=license_id,
         presentation_id=presentation_id,
@@ -192,7 +185,7 @@ def create_presentation(
     found = wallet.present(
         session,
         registry=registry,
-        links=online_links(runtime),
+        links=runtime.online_links,
         holder=holder,
         row=row,
         disclose=body.disclose,

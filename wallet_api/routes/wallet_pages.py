@@ -24,7 +24,6 @@ from wallet_api.portal_auth import WALLET_PORTAL, WalletSignIn, login_router
 from wallet_api.routes.wallet import (
     QrKind,
     holder_of,
-    online_links,
     presentation_lifetimes,
     shown_qr_image,
 )
@@ -106,7 +105,7 @@ async def present(
         found = wallet.present(
             session,
             registry=registry,
-            links=online_links(runtime),
+            links=runtime.online_links,
             holder=holder,
             row=row,
             disclose=[v for v in form.getlist("disclose") if isinstance(v, str)],
@@ -145,7 +144,7 @@ def presentation_page(
     text, url = wallet.shown_presentation(
         session,
         registry=registry,
-        links=online_links(runtime),
+        links=runtime.online_links,
         holder=holder,
         license_identifier=row.identifier,
         presentation_id=presentation_id,
