@@ -16,9 +16,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from licenses import statuslist
@@ -27,6 +27,8 @@ from licenses.models import License, LicenseStatus, StatusList
 
 if TYPE_CHECKING:
     from licenses.services import Registry
+
+V = TypeVar("V")
 
 #: The platform's own key-store owner: it signs status lists and the trust list.
 PLATFORM_OWNER = "provider"
@@ -250,35 +252,39 @@ def etag(row: StatusList) -> str:
     return f'"{row.list_id}-{row.version}"'
 
 
-class _TokenCache:
-    """Signed tokens per (URI, list version), reused while younger than half the ``ttl``.
+class _VersionCache(Generic[V]):
+    """Values per (URI, list version), used while younger than half the token ``ttl``.
 
-    A list changes version with every status change, so a cached token never shows a
-    stale status for longer than the version check takes; the cache only saves signing
-    (and compressing) the same bytes for every verifier that polls.
+    A list changes version with every status change, so a cached value never shows a
+    stale status for longer than the version check takes; the caches only save signing
+    (and compressing) the same bytes for every verifier that polls, and verifying them
+    again for every online verification.
     """
 
     def __init__(self, size: int = 256) -> None:
         self._size = size
         self._lock = threading.Lock()
-        self._tokens: OrderedDict[tuple[str, int], tuple[str, datetime]] = OrderedDict()
+        self._values: OrderedDict[tuple[str, int], tuple[V, datetime]] = OrderedDict()
 
-    def get(self, key: tuple[str, int], *, now: datetime) -> str | None:
+    def get(self, key: tuple[str, int], *, now: datetime) -> V | None:
         with self._lock:
-            hit = self._tokens.get(key)
+            hit = self._values.get(key)
             if hit is None or now - hit[1] > TOKEN_TTL / 2 or now < hit[1]:
                 return None
-            self._tokens.move_to_end(key)
+            self._values.move_to_end(key)
             return hit[0]
 
-    def put(self, key: tuple[str, int], token: str, *, now: datetime) -> None:
+    def put(self, key: tuple[str, int], value: V, *, made_at: datetime) -> None:
         with self._lock:
-            self._tokens[key] = (token, now)
-            while len(self._tokens) > self._size:
-                self._tokens.popitem(last=False)
+            self._values[key] = (value, made_at)
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
 
 
-_tokens = _TokenCache()
+#: Signed tokens, aged from their signing.
+_tokens: _VersionCache[str] = _VersionCache()
+#: The same tokens verified, aged from the token's ``iat`` (not from their verification).
+_verified: _VersionCache[statuslist.VerifiedStatusList] = _VersionCache()
 
 
 def status_list_token(session: Session, *, registry: Registry, row: StatusList) -> str:
@@ -296,13 +302,18 @@ def status_list_token(session: Session, *, registry: Registry, row: StatusList) 
         exp=now + TOKEN_LIFETIME,
         ttl=TOKEN_TTL,
     )
-    _tokens.put((uri, row.version), token, now=now)
+    _tokens.put((uri, row.version), token, made_at=now)
     return token
 
 
 def status_claim(registry: Registry, *, list_id: str, index: int) -> dict[str, object]:
     """The credential's ``status`` claim: ``{"status_list": {"idx", "uri"}}``."""
     return dict(statuslist.status_claim(uri=registry.status_list_uri(list_id), idx=index))
+
+
+#: Built once: SQLAlchemy builds and keys a statement in about as long as it executes it.
+_VERSION_OF_LIST = select(StatusList.version).where(StatusList.list_id == bindparam("list_id"))
+_LIST_BY_ID = select(StatusList).where(StatusList.list_id == bindparam("list_id"))
 
 
 class RegistryStatusLists:
@@ -320,17 +331,27 @@ class RegistryStatusLists:
     def get(self, uri: str) -> statuslist.VerifiedStatusList | None:
         if not uri.startswith(self._prefix):
             return None
-        row = self._session.scalars(
-            select(StatusList).where(StatusList.list_id == uri[len(self._prefix) :])
-        ).one_or_none()
+        list_id = uri[len(self._prefix) :]
+        now = self._registry.now()
+        # The version alone first: while it is unchanged, the list verified for it is
+        # still the list (16 KiB of bits not read, no signature verified again).
+        version = self._session.scalar(_VERSION_OF_LIST, {"list_id": list_id})
+        if version is None:
+            return None
+        verified = _verified.get((uri, version), now=now)
+        if verified is not None and not verified.is_expired(now):
+            return verified
+        row = self._session.scalars(_LIST_BY_ID, {"list_id": list_id}).one_or_none()
         if row is None:
             return None
-        return statuslist.verify_status_list_token(
+        verified = statuslist.verify_status_list_token(
             token=status_list_token(self._session, registry=self._registry, row=row),
             jwks=self._registry.keystore.jwks(self._session, owner=PLATFORM_OWNER),
             expected_sub=uri,
-            now=self._registry.now(),
+            now=now,
         )
+        _verified.put((uri, row.version), verified, made_at=verified.issued_at)
+        return verified
 
 
 def expire_due(

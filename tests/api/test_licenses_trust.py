@@ -6,11 +6,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from keys import AesGcmKeyWrapper, KeyStore
 from licenses import qr, sdjwt, services, statuslist, trustlist
 from licenses.errors import CredentialError
 from licenses.jose import b64url_decode
+from licenses.models import StatusList as StatusListRow
 from licenses.recognition.services import create_rule, import_catalogue_file
 from tests.api.test_licenses import bearer, issue
 from tests.support.license_factories import (
@@ -180,6 +182,47 @@ def test_verify_reports_every_check(client, runtime, headers) -> None:
     assert revoked["valid"] is False
     assert revoked["checks"]["status"]["outcome"] == "failed"
     assert "revoked" in revoked["checks"]["status"]["reason"]
+
+
+def test_verify_follows_every_status_change_of_the_list(client, runtime, headers) -> None:
+    """Online verification keeps a status list verified once per list version; every
+    change moves the version, whether through the API or by hand in the database."""
+    issued = issue(client, runtime, headers)
+    presentation = present(issued["credential"], "holder_name")
+    ref = issued["status"]["status_list"]
+
+    def status_check() -> dict:
+        return verify(client, headers, presentation=presentation)["checks"]["status"]
+
+    def act(action: str) -> None:
+        response = client.post(
+            f"/api/v1/licenses/{issued['id']}/{action}", json={"reason": "t"}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+
+    assert status_check()["outcome"] == "passed"
+    assert status_check()["outcome"] == "passed"  # the same version, again
+    act("suspend")
+    assert "suspended" in status_check()["reason"]
+    act("reinstate")
+    assert status_check()["outcome"] == "passed"
+
+    # Another node or an operator's UPDATE: the entry set to INVALID (1) and the version
+    # moved, as every writer of a list does.
+    list_id = ref["uri"].rsplit("/", 1)[1]
+    index = ref["idx"]
+    with runtime.transaction() as session:
+        row = session.scalars(select(StatusListRow).where(StatusListRow.list_id == list_id)).one()
+        entries = statuslist.StatusList.from_bytes(row.bits, bits=2)
+        entries.set(index, 1)
+        session.execute(
+            update(StatusListRow)
+            .where(StatusListRow.list_id == list_id)
+            .values(bits=entries.to_bytes(), version=StatusListRow.version + 1)
+        )
+    failed = status_check()
+    assert failed["outcome"] == "failed"
+    assert failed["code"] == "license-revoked"
 
 
 def _resigned(runtime, presentation: str, *, owner: str, **claims: object) -> str:
