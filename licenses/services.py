@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from keys import FieldCipher, KeyedDigest, KeyInfo, KeyStore, MasterSecret
@@ -197,12 +197,25 @@ def get_agency(session: Session, *, agency_ref: str) -> Agency:
 def agency_for_client(session: Session, *, client_id: str) -> Agency:
     """The agency behind an API client (every agency API call asks). Its license types are
     loaded when used (issuance), not with it: verification never reads them."""
-    agency = session.scalars(
-        select(Agency).where(Agency.client_id == client_id).options(lazyload(Agency.license_types))
-    ).one_or_none()
+    agency = session.scalars(_AGENCY_OF_CLIENT, {"client_id": client_id}).one_or_none()
     if agency is None:
         raise AgencyNotRegistered("this client is not the client of a registered agency")
     return agency
+
+
+#: Statements of every agency API call, built once: building and keying an ORM statement
+#: costs about as much CPU as executing it.
+_AGENCY_OF_CLIENT = (
+    select(Agency)
+    .where(Agency.client_id == bindparam("client_id"))
+    .options(lazyload(Agency.license_types))
+)
+#: With its license types in the same statement (issuer_authorised reads them).
+_ISSUING_AGENCY = (
+    select(Agency)
+    .where(Agency.credit_code == bindparam("credit_code"))
+    .options(joinedload(Agency.license_types))
+)
 
 
 def list_agencies(session: Session) -> list[Agency]:
@@ -272,12 +285,7 @@ def trust_list_for(
     prefix = registry.agency_issuer("")
     if isinstance(iss, str) and iss.startswith(prefix):
         agencies.extend(
-            session.scalars(
-                select(Agency)
-                .where(Agency.credit_code == iss[len(prefix) :])
-                # Its license types in the same statement (issuer_authorised reads them).
-                .options(joinedload(Agency.license_types))
-            ).unique()
+            session.scalars(_ISSUING_AGENCY, {"credit_code": iss[len(prefix) :]}).unique()
         )
     entries = _entries(session, registry=registry, agencies=agencies)
     published = {jwk.get("kid") for entry in entries for jwk in entry.jwks["keys"]}

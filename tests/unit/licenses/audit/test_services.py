@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from licenses.audit.errors import InvalidAuditEntry, InvalidCheckpoint, SensitiveAuditValue
-from licenses.audit.models import AuditEntry
+from licenses.audit.models import HEAD_ID, AuditEntry, AuditHead
 from licenses.audit.services import (
     append_entry,
     compute_entry_hash,
@@ -326,6 +326,21 @@ def test_an_entry_rolls_back_with_its_transaction(runtime: Runtime) -> None:
     report = _verify(runtime)
     assert report.ok
     assert report.last_seq == 3
+
+
+def test_a_head_loaded_in_the_session_follows_its_appends(runtime: Runtime) -> None:
+    _append(runtime, 1)
+    with runtime.transaction() as session:
+        head = session.get(AuditHead, HEAD_ID)
+        assert head is not None
+        assert head.seq == 1
+        entry = append_entry(
+            session, actor="system", action="license.read", subject="s", details={}
+        )
+        # The object this session holds, not a fresh read, shows the moved head.
+        assert (head.seq, head.entry_hash) == (2, entry.entry_hash)
+        stored = session.execute(text("SELECT seq, entry_hash FROM licenses_audit_head")).one()
+        assert tuple(stored) == (2, entry.entry_hash)
 
 
 @pytest.mark.parametrize(
