@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from keys import KeyStore
@@ -378,12 +378,24 @@ def delete_rule(
 def _rules_for(
     session: Session, *, license_types: set[str], material_codes: set[str] | None = None
 ) -> list[models.RecognitionRule]:
-    stmt = select(models.RecognitionRule).where(
-        models.RecognitionRule.license_type.in_(sorted(license_types))
+    if material_codes is None:
+        return list(session.scalars(_RULES_OF_TYPES, {"types": sorted(license_types)}))
+    return list(
+        session.scalars(
+            _RULES_OF_TYPES_AND_MATERIALS,
+            {"types": sorted(license_types), "materials": sorted(material_codes)},
+        )
     )
-    if material_codes is not None:
-        stmt = stmt.where(models.RecognitionRule.material_code.in_(sorted(material_codes)))
-    return list(session.scalars(stmt))
+
+
+#: Built once (every verification by an agency asks): building and keying an ORM
+#: statement costs about as much CPU as executing it.
+_RULES_OF_TYPES = select(models.RecognitionRule).where(
+    models.RecognitionRule.license_type.in_(bindparam("types", expanding=True))
+)
+_RULES_OF_TYPES_AND_MATERIALS = _RULES_OF_TYPES.where(
+    models.RecognitionRule.material_code.in_(bindparam("materials", expanding=True))
+)
 
 
 def _applies(
@@ -442,22 +454,39 @@ def satisfied_materials(
         .where(models.Material.code.in_(sorted(codes)))
         .order_by(models.Material.code)
     ).all()
-    handled = [
-        item
-        for item in session.scalars(select(models.ServiceItem).order_by(models.ServiceItem.code))
-        if item.handler_credit_code == verifier_credit_code
-        or (
-            item.handler_credit_code is None and region_covers(item.handler_region, verifier_region)
-        )
-    ]
+    # Only the items that require one of these materials: the whole catalogue (every item
+    # with its requirements) grows with the country, this does not.
+    needing: dict[str, list[str]] = {code: [] for code in codes}
+    for item_code, handler_credit_code, handler_region, material_code in session.execute(
+        _ITEMS_NEEDING, {"materials": sorted(codes)}
+    ):
+        if handler_credit_code == verifier_credit_code or (
+            handler_credit_code is None and region_covers(handler_region, verifier_region)
+        ):
+            needing[material_code].append(item_code)
     return [
-        _material_public(
-            material,
-            [item.code for item in handled if any(m.code == material.code for m in item.materials)],
-        )
+        _material_public(material, needing[material.code])
         for material in materials
         if license_type in material.license_types
     ]
+
+
+#: The service items (code order) requiring any of ``materials``, one row per requirement.
+_ITEMS_NEEDING = (
+    select(
+        models.ServiceItem.code,
+        models.ServiceItem.handler_credit_code,
+        models.ServiceItem.handler_region,
+        models.Material.code,
+    )
+    .join(
+        models.ServiceItemMaterial,
+        models.ServiceItemMaterial.service_item_id == models.ServiceItem.id,
+    )
+    .join(models.Material, models.Material.id == models.ServiceItemMaterial.material_id)
+    .where(models.Material.code.in_(bindparam("materials", expanding=True)))
+    .order_by(models.ServiceItem.code, models.Material.code)
+)
 
 
 def _checked_held(held: list[HeldLicense] | list[Mapping[str, Any]]) -> list[HeldLicense]:

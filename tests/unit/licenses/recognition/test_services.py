@@ -169,8 +169,30 @@ def test_a_region_wide_rule_recognises_licenses_from_the_named_regions(session: 
         issuer_region="110000",
     )
     # The result names the verifier's own service items that require the material.
-    assert set(materials[0].service_items) == {"440300-GG-0003", "440300-QR-0007"}
+    assert materials[0].service_items == ["440300-GG-0003", "440300-QR-0007"]
     assert materials[0].name_en == "Applicant's identity card"
+
+
+def test_the_service_items_named_are_those_the_verifier_handles(session: Session) -> None:
+    _rule(session, verifier_region="110000", issuer_regions=["430000"])
+
+    def items(verifier: str, region: str) -> list[str]:
+        (material,) = satisfied_materials(
+            session,
+            verifier_credit_code=verifier,
+            verifier_region=region,
+            license_type=ID_CARD,
+            issuer_credit_code=HUNAN_AGENCY,
+            issuer_region="430000",
+        )
+        assert material.code == "M-APPLICANT-ID"
+        return material.service_items
+
+    # 110000-XK-0002 is handled by one Beijing agency; 110000-QR-0005 by every agency of
+    # Beijing, districts included; Shenzhen's items needing the card are not Beijing's.
+    assert items(BEIJING_AGENCY, "110000") == ["110000-QR-0005", "110000-XK-0002"]
+    assert items(BEIJING_HOUSING, "110000") == ["110000-QR-0005"]
+    assert items(BEIJING_HOUSING, "110105") == ["110000-QR-0005"]
 
 
 @pytest.mark.parametrize(
