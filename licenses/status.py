@@ -312,7 +312,8 @@ def status_claim(registry: Registry, *, list_id: str, index: int) -> dict[str, o
 
 
 #: Built once: SQLAlchemy builds and keys a statement in about as long as it executes it.
-_VERSION_OF_LIST = select(StatusList.version).where(StatusList.list_id == bindparam("list_id"))
+_LISTS = StatusList.__table__
+_VERSION_OF_LIST = select(_LISTS.c.version).where(_LISTS.c.list_id == bindparam("list_id"))
 _LIST_BY_ID = select(StatusList).where(StatusList.list_id == bindparam("list_id"))
 
 

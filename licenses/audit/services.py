@@ -28,8 +28,9 @@ from typing import Any
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from keys import KeyedDigest, KeyStore, KeyStoreError, MasterSecret
 from licenses.audit.errors import InvalidAuditEntry, InvalidCheckpoint, SensitiveAuditValue
@@ -284,26 +285,36 @@ def append_checked(session: Session, entries: Sequence[CheckedEntry]) -> list[Au
         _INSERT_ENTRIES,
         [{column: getattr(row, column) for column in _ENTRY_COLUMNS} for row in rows],
     )
-    #: "evaluate" updates a head this session loaded, without another query (it needs
-    #: the values in the statement, so this one is built each time).
     session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(seq=seq, entry_hash=prev_hash, updated_at=entries[-1].occurred_at)
-        .execution_options(synchronize_session="evaluate")
+        _MOVE_HEAD,
+        {"to_seq": seq, "to_hash": prev_hash, "to_updated_at": entries[-1].occurred_at},
     )
+    held = session.identity_map.get(identity_key(AuditHead, HEAD_ID))
+    if held is not None:  # a head this session loaded is read again when next used
+        session.expire(held)
     return rows
 
 
-#: Statements of every append, built once: building and keying an ORM statement
-#: costs about as much CPU as executing it (the verify API appends on every call).
-_INSERT_ENTRIES = insert(AuditEntry)
+#: The statements of every append, built once and on the tables (SQLAlchemy Core): an
+#: ORM statement is annotated, keyed and synchronised with the session on each
+#: execution, which cost more CPU than the statements themselves (the verify API
+#: appends on every call).
+_HEAD = AuditHead.__table__
+_INSERT_ENTRIES = insert(AuditEntry.__table__)
 _TAKE_HEAD = (
-    update(AuditHead)
-    .where(AuditHead.id == HEAD_ID)
-    .values(updated_at=AuditHead.updated_at)
-    .returning(AuditHead.seq, AuditHead.entry_hash)
-    .execution_options(synchronize_session=False)
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(updated_at=_HEAD.c.updated_at)
+    .returning(_HEAD.c.seq, _HEAD.c.entry_hash)
+)
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(
+        seq=bindparam("to_seq"),
+        entry_hash=bindparam("to_hash"),
+        updated_at=bindparam("to_updated_at"),
+    )
 )
 
 
