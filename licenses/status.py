@@ -241,8 +241,14 @@ def change_status(
     return license_row
 
 
+#: Built once: SQLAlchemy builds and keys a statement in about as long as it executes it.
+_LISTS = StatusList.__table__
+_VERSION_OF_LIST = select(_LISTS.c.version).where(_LISTS.c.list_id == bindparam("list_id"))
+_LIST_BY_ID = select(StatusList).where(StatusList.list_id == bindparam("list_id"))
+
+
 def get_list(session: Session, *, list_id: str) -> StatusList:
-    row = session.scalars(select(StatusList).where(StatusList.list_id == list_id)).one_or_none()
+    row = session.scalars(_LIST_BY_ID, {"list_id": list_id}).one_or_none()
     if row is None:
         raise UnknownStatusList(f"no status list {list_id!r}", field="list_id")
     return row
@@ -283,7 +289,8 @@ class _VersionCache(Generic[V]):
 
 #: Signed tokens, aged from their signing.
 _tokens: _VersionCache[str] = _VersionCache()
-#: The same tokens verified, aged from the token's ``iat`` (not from their verification).
+#: The same tokens verified, aged from the token's ``iat`` (not from their verification):
+#: half the ``ttl`` is far inside the token's ``exp``, so a kept list has not expired.
 _verified: _VersionCache[statuslist.VerifiedStatusList] = _VersionCache()
 
 
@@ -311,12 +318,6 @@ def status_claim(registry: Registry, *, list_id: str, index: int) -> dict[str, o
     return dict(statuslist.status_claim(uri=registry.status_list_uri(list_id), idx=index))
 
 
-#: Built once: SQLAlchemy builds and keys a statement in about as long as it executes it.
-_LISTS = StatusList.__table__
-_VERSION_OF_LIST = select(_LISTS.c.version).where(_LISTS.c.list_id == bindparam("list_id"))
-_LIST_BY_ID = select(StatusList).where(StatusList.list_id == bindparam("list_id"))
-
-
 class RegistryStatusLists:
     """A :class:`licenses.verification.StatusListSource` reading this registry's own lists.
 
@@ -340,7 +341,7 @@ class RegistryStatusLists:
         if version is None:
             return None
         verified = _verified.get((uri, version), now=now)
-        if verified is not None and not verified.is_expired(now):
+        if verified is not None:
             return verified
         row = self._session.scalars(_LIST_BY_ID, {"list_id": list_id}).one_or_none()
         if row is None:

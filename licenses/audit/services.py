@@ -172,13 +172,7 @@ def holder_reference(master: MasterSecret, id_number: str) -> str:
 
 def _lock_head(session: Session, *, now: datetime) -> AuditHead:
     """Take the chain head for this transaction (a write first, so SQLite locks too)."""
-    result = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(updated_at=AuditHead.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if session.execute(_TAKE_HEAD).one_or_none() is None:
         session.add(AuditHead(id=HEAD_ID, seq=0, entry_hash=GENESIS_HASH, updated_at=now))
         session.flush()
     head = session.get(AuditHead, HEAD_ID, populate_existing=True)
