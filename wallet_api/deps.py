@@ -152,10 +152,10 @@ def agency_with_scopes(*scopes: str) -> Callable[..., Agency]:
 
     The token and the agency in one dependency: one thread-pool hop for both, not one each.
     """
-    wanted = " ".join(scopes)
+    token_of = require_scopes(*scopes)
 
     def dependency(request: Request, session: SessionDep, provider: ProviderDep) -> Agency:
-        token = bearer_token(request, session, provider, scopes=scopes, scope_text=wanted)
+        token = token_of(request, session, provider)  # called, not a dependency: no hop
         if not token.is_client_token:
             raise Problem(403, "agency-token-required", "This API takes an agency's client token.")
         return agency_for_client(session, client_id=token.client_id)
