@@ -23,6 +23,7 @@ from bench.databases import fresh_postgres_schema
 BENCH_DIR = Path(__file__).parent
 REPO_ROOT = BENCH_DIR.parent
 PEER_DIR = BENCH_DIR / "peer"
+FLOOR_DIR = BENCH_DIR / "floor"
 
 
 def free_port() -> int:
@@ -142,6 +143,34 @@ def ensure_peer_installed() -> None:
     subprocess.run(
         [npm, "install", "--no-audit", "--no-fund", "--silent"], cwd=PEER_DIR, check=True
     )
+
+
+@contextmanager
+def floor_server(work_dir: Path, *, platform: str, body: bytes) -> Iterator[str]:
+    """A one-process server answering every ``GET`` with ``body`` (:mod:`bench.floor`):
+    ``platform`` is ``"uvloop"`` or ``"node"``. Yields its base URL."""
+    body_file = work_dir / "floor-body.json"
+    body_file.write_bytes(body)
+    port = free_port()
+    if platform == "uvloop":
+        command = [sys.executable, "-m", "bench.floor.fixed_answer", str(port), str(body_file)]
+    else:
+        node = shutil.which("node")
+        if node is None:
+            raise SystemExit("bench: node is needed for the node:http floor")
+        command = [node, str(FLOOR_DIR / "fixed_answer.mjs"), str(port), str(body_file)]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(work_dir / f"floor-{platform}-{port}.log").open("wb"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/", process)
+        yield base
+    finally:
+        stop(process)
 
 
 @dataclass

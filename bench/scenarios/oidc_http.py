@@ -15,7 +15,7 @@ import httpx
 from bench.context import BenchContext
 from bench.results import Row
 from bench.scenarios import login_flow
-from bench.servers import Govwallet, Peer, govwallet, peer
+from bench.servers import Govwallet, Peer, floor_server, govwallet, peer
 
 PEER = "oidc-provider"
 SCOPE = "licenses:verify"
@@ -27,7 +27,14 @@ def _basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
-def _compare(ctx: BenchContext, scenario: str, ours: list[Row], theirs: list[Row]) -> None:
+def _compare(
+    ctx: BenchContext,
+    scenario: str,
+    ours: list[Row],
+    theirs: list[Row],
+    *,
+    floor: Row | None = None,
+) -> None:
     ratios = [o.value / t.value for o, t in zip(ours, theirs, strict=True) if t.value]
     worst = min(ratios) if ratios else None
     p99_ok = all(
@@ -38,6 +45,14 @@ def _compare(ctx: BenchContext, scenario: str, ours: list[Row], theirs: list[Row
         f"p99 {o.p99_ms:.1f} vs {t.p99_ms:.1f} ms"
         for o, t in zip(ours, theirs, strict=True)
     )
+    if floor is not None:
+        peer_c1 = next((t.value for t in theirs if t.concurrency == 1 and t.value), None)
+        if peer_c1:
+            detail += (
+                f"; at c1 a bare uvloop server writing fixed bytes answers {floor.value:,.0f} "
+                f"req/s, {floor.value / peer_c1:.2f}x the peer: the most any Python server "
+                "can reach here"
+            )
     ctx.report.goal(
         scenario,
         f"throughput >= 1.5x {PEER} at every concurrency, p99 no worse",
@@ -147,8 +162,15 @@ def _oidc(
         {"url": f"{pr.base_url}/.well-known/openid-configuration"},
         label="1 discovery",
     )
+    floor = _floors(ctx, httpx.get(gw_meta["jwks_uri"]).content)
     _side_by_side(
-        ctx, "1", "jwks", {"url": gw_meta["jwks_uri"]}, {"url": pr_meta["jwks_uri"]}, label="1 jwks"
+        ctx,
+        "1",
+        "jwks",
+        {"url": gw_meta["jwks_uri"]},
+        {"url": pr_meta["jwks_uri"]},
+        label="1 jwks",
+        floor=floor,
     )
 
     # 2. token endpoint, client_credentials
@@ -216,6 +238,7 @@ def _side_by_side(
     theirs: dict[str, str],
     *,
     label: str,
+    floor: Row | None = None,
 ) -> None:
     """govwallet and the peer at every concurrency, their rounds taken in turn."""
     our_rows, their_rows = [], []
@@ -229,4 +252,22 @@ def _side_by_side(
         )
         our_rows.append(mine)
         their_rows.append(peer_row)
-    _compare(ctx, label, our_rows, their_rows)
+    _compare(ctx, label, our_rows, their_rows, floor=floor)
+
+
+def _floors(ctx: BenchContext, body: bytes) -> Row:
+    """The floors at one connection (:mod:`bench.floor`), their rounds taken in turn:
+    uvloop writing fixed bytes (returned) and node:http answering them. At c = 1 a
+    request is a round trip between two processes; this is what the machine allows."""
+    with (
+        floor_server(ctx.work_dir, platform="uvloop", body=body) as uvloop_url,
+        floor_server(ctx.work_dir, platform="node", body=body) as node_url,
+    ):
+        uvloop_row, _ = ctx.load_pair(
+            scenario="1",
+            measure="floor: fixed answer, one process",
+            concurrency=1,
+            ours=("bare uvloop (no HTTP parsing)", {"url": uvloop_url}),
+            theirs=("bare node:http", {"url": node_url}),
+        )
+    return uvloop_row
