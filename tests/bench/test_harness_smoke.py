@@ -34,3 +34,7 @@ def test_every_scenario_runs_and_reports(tmp_path) -> None:
     assert scenarios >= {"1", "2", "3", "4", "5", "6", "7", "8"}
     assert report["machine"]["cores"] >= 1
     assert all(goal["ratio"] is not None for goal in report["goals"])
+    floors = {row["system"] for row in report["rows"] if row["measure"].startswith("floor")}
+    assert floors == {"bare uvloop (no HTTP parsing)", "bare node:http"}
+    jwks = next(goal for goal in report["goals"] if goal["scenario"] == "1 jwks")
+    assert "bare uvloop server" in jwks["detail"]
