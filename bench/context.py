@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.load import LoadResult, run_wrk
+from bench.process_cpu import available as process_cpu_available
+from bench.process_cpu import tree_cpu_seconds
 from bench.results import Report, Row, median_of
 
 
@@ -18,6 +22,24 @@ class BenchContext:
     concurrencies: tuple[int, ...]
     smoke: bool
     postgres_url: str | None
+    #: system → the root process of the server under load, while it is watched
+    servers: dict[str, int] = field(default_factory=dict)
+    #: CPU microseconds per request of each run, for the row being made
+    _cpu: dict[str, list[float]] = field(default_factory=dict)
+
+    @contextmanager
+    def watching(self, servers: dict[str, int]) -> Iterator[None]:
+        """Measure the CPU per request of these servers (system → pid) while inside:
+        their whole process trees (:mod:`bench.process_cpu`), PostgreSQL not counted."""
+        if not process_cpu_available():
+            yield
+            return
+        self.servers.update(servers)
+        try:
+            yield
+        finally:
+            for system in servers:
+                self.servers.pop(system, None)
 
     def load(
         self,
@@ -64,7 +86,12 @@ class BenchContext:
     def _once(
         self, system: str, measure: str, url: str, concurrency: int, request: dict[str, str]
     ) -> LoadResult:
+        pid = self.servers.get(system)
+        cpu_before = tree_cpu_seconds(pid) if pid else 0.0
         result = run_wrk(url, connections=concurrency, seconds=self.seconds, **request)
+        if pid and result.requests:
+            used = tree_cpu_seconds(pid) - cpu_before
+            self._cpu.setdefault(system, []).append(used / result.requests * 1e6)
         if result.non_2xx or result.errors:
             raise SystemExit(
                 f"bench: {system} {measure} answered {result.non_2xx} non-2xx and "
@@ -81,6 +108,11 @@ class BenchContext:
         results: list[LoadResult],
     ) -> Row:
         rps = [r.requests_per_second for r in results]
+        notes = f"wrk cpu {median_of([r.loadgen_cpu_share for r in results]):.2f} core"
+        cpu = self._cpu.pop(system, [])
+        server_cpu_us = median_of(cpu) if cpu else None
+        if server_cpu_us is not None:
+            notes += f"; server cpu {server_cpu_us:,.0f} µs/request"
         return self.report.add(
             Row(
                 scenario=scenario,
@@ -91,7 +123,8 @@ class BenchContext:
                 concurrency=concurrency,
                 p50_ms=median_of([r.p50_ms for r in results]),
                 p99_ms=median_of([r.p99_ms for r in results]),
-                notes=f"wrk cpu {median_of([r.loadgen_cpu_share for r in results]):.2f} core",
+                notes=notes,
+                server_cpu_us=server_cpu_us,
                 rounds=rps,
             )
         )

@@ -26,6 +26,8 @@ class Row:
     p99_ms: float | None = None
     notes: str = ""
     rounds: list[float] = field(default_factory=list)
+    #: CPU of the server's processes per request (median of rounds), where measured
+    server_cpu_us: float | None = None
 
 
 @dataclass

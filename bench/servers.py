@@ -62,6 +62,8 @@ class Govwallet:
     workers: int
     database: str
     clients: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The supervisor process (its workers are its children).
+    pid: int = 0
 
     def cli(self, *args: str) -> str:
         return subprocess.run(
@@ -127,6 +129,7 @@ def _govwallet(
         stdout=subprocess.DEVNULL,
         stderr=(work_dir / f"govwallet-{port}.log").open("wb"),
     )
+    server.pid = process.pid
     try:
         wait_until_up(f"{server.base_url}/readyz", process)
         yield server
@@ -178,6 +181,8 @@ class Peer:
     base_url: str
     workers: int
     config: dict[str, Any]
+    #: The ``node:cluster`` primary (its workers are its children).
+    pid: int = 0
 
 
 @contextmanager
@@ -203,6 +208,6 @@ def peer(work_dir: Path, *, workers: int, config: dict[str, Any]) -> Iterator[Pe
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base}/.well-known/openid-configuration", process)
-        yield Peer(base_url=base, workers=workers, config=config)
+        yield Peer(base_url=base, workers=workers, config=config, pid=process.pid)
     finally:
         stop(process)

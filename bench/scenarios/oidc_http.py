@@ -45,6 +45,11 @@ def _compare(
         f"p99 {o.p99_ms:.1f} vs {t.p99_ms:.1f} ms"
         for o, t in zip(ours, theirs, strict=True)
     )
+    if all(row.server_cpu_us for row in (*ours, *theirs)):
+        detail += "; server cpu per request " + ", ".join(
+            f"c{o.concurrency}: {o.server_cpu_us:,.0f} vs {t.server_cpu_us:,.0f} µs"
+            for o, t in zip(ours, theirs, strict=True)
+        )
     if floor is not None:
         peer_c1 = next((t.value for t in theirs if t.concurrency == 1 and t.value), None)
         if peer_c1:
@@ -139,7 +144,10 @@ def run(ctx: BenchContext, *, workers: int, login: bool = True, oidc: bool = Tru
                 workers=workers,
             )
         if oidc:
-            with peer(ctx.work_dir, workers=workers, config=peer_config) as pr:
+            with (
+                peer(ctx.work_dir, workers=workers, config=peer_config) as pr,
+                ctx.watching({"govwallet": gw.pid, PEER: pr.pid}),
+            ):
                 _oidc(
                     ctx, gw, pr, secret=secret, web_secret=web_secret, userinfo_token=userinfo_token
                 )

@@ -81,19 +81,20 @@ def run(ctx: BenchContext, *, workers: int, in_process_rate: float | None = None
             )
         rows: list[Row] = []
         for c in ctx.concurrencies:
-            rows.append(
-                ctx.load(
-                    scenario="6",
-                    measure="POST /api/v1/verify",
-                    system="govwallet",
-                    url=f"{gw.base_url}/api/v1/verify",
-                    concurrency=c,
-                    method="POST",
-                    body=body,
-                    authorization=f"Bearer {token}",
-                    content_type="application/json",
+            with ctx.watching({"govwallet": gw.pid}):
+                rows.append(
+                    ctx.load(
+                        scenario="6",
+                        measure="POST /api/v1/verify",
+                        system="govwallet",
+                        url=f"{gw.base_url}/api/v1/verify",
+                        concurrency=c,
+                        method="POST",
+                        body=body,
+                        authorization=f"Bearer {token}",
+                        content_type="application/json",
+                    )
                 )
-            )
         best = max(r.value for r in rows)
         if in_process_rate:
             ctx.report.goal(

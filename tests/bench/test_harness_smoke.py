@@ -36,5 +36,12 @@ def test_every_scenario_runs_and_reports(tmp_path) -> None:
     assert all(goal["ratio"] is not None for goal in report["goals"])
     floors = {row["system"] for row in report["rows"] if row["measure"].startswith("floor")}
     assert floors == {"bare uvloop (no HTTP parsing)", "bare node:http"}
+    measured = [
+        row
+        for row in report["rows"]
+        if row["scenario"] in {"1", "2", "3"} and not row["measure"].startswith("floor")
+    ]
+    assert measured
+    assert all(row["server_cpu_us"] > 0 for row in measured)
     jwks = next(goal for goal in report["goals"] if goal["scenario"] == "1 jwks")
     assert "bare uvloop server" in jwks["detail"]
