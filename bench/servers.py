@@ -149,9 +149,9 @@ def ensure_peer_installed() -> None:
 
 
 @contextmanager
-def floor_server(work_dir: Path, *, platform: str, body: bytes) -> Iterator[str]:
+def floor_server(work_dir: Path, *, platform: str, body: bytes) -> Iterator[tuple[str, int]]:
     """A one-process server answering every ``GET`` with ``body`` (:mod:`bench.floor`):
-    ``platform`` is ``"uvloop"`` or ``"node"``. Yields its base URL."""
+    ``platform`` is ``"uvloop"`` or ``"node"``. Yields its base URL and process id."""
     body_file = work_dir / "floor-body.json"
     body_file.write_bytes(body)
     port = free_port()
@@ -171,7 +171,7 @@ def floor_server(work_dir: Path, *, platform: str, body: bytes) -> Iterator[str]
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base}/", process)
-        yield base
+        yield base, process.pid
     finally:
         stop(process)
 

@@ -267,15 +267,17 @@ def _floors(ctx: BenchContext, body: bytes) -> Row:
     """The floors at one connection (:mod:`bench.floor`), their rounds taken in turn:
     uvloop writing fixed bytes (returned) and node:http answering them. At c = 1 a
     request is a round trip between two processes; this is what the machine allows."""
+    uvloop, node = "bare uvloop (no HTTP parsing)", "bare node:http"
     with (
-        floor_server(ctx.work_dir, platform="uvloop", body=body) as uvloop_url,
-        floor_server(ctx.work_dir, platform="node", body=body) as node_url,
+        floor_server(ctx.work_dir, platform="uvloop", body=body) as (uvloop_url, uvloop_pid),
+        floor_server(ctx.work_dir, platform="node", body=body) as (node_url, node_pid),
+        ctx.watching({uvloop: uvloop_pid, node: node_pid}),
     ):
         uvloop_row, _ = ctx.load_pair(
             scenario="1",
             measure="floor: fixed answer, one process",
             concurrency=1,
-            ours=("bare uvloop (no HTTP parsing)", {"url": uvloop_url}),
-            theirs=("bare node:http", {"url": node_url}),
+            ours=(uvloop, {"url": uvloop_url}),
+            theirs=(node, {"url": node_url}),
         )
     return uvloop_row
