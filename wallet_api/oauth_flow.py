@@ -177,24 +177,7 @@ async def authorize(
             raise Problem(
                 422, "validation-error", "decision: must be allow or deny", field="decision"
             )
-    return await run(_decide, request, oauth, provider, settings, decision)
-
-
-def _decide(
-    request: Request,
-    oauth: StarletteOAuth2Request,
-    provider: StarletteProvider,
-    settings: Settings,
-    decision: str | None,
-) -> Response:
-    try:
-        return _authorize(request, oauth, provider, settings, decision)
-    finally:
-        # The session ends in this thread, as get_session would end it (what was not
-        # committed is not kept): a page or redirect that only read would otherwise cost
-        # the request a second thread-pool hop to close it.
-        assert oauth.db is not None
-        oauth.db.close()
+    return await run(_authorize, request, oauth, provider, settings, decision)
 
 
 def _authorize(
