@@ -142,6 +142,7 @@ def run(ctx: BenchContext, *, workers: int, login: bool = True, oidc: bool = Tru
                 username=CITIZEN,
                 password=PASSWORD,
                 workers=workers,
+                server_pid=gw.pid,
             )
         if oidc:
             with (

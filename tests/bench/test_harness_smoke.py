@@ -43,5 +43,7 @@ def test_every_scenario_runs_and_reports(tmp_path) -> None:
     ]
     assert measured
     assert all(row["server_cpu_us"] > 0 for row in measured)
+    login = next(goal for goal in report["goals"] if goal["scenario"] == "4")
+    assert "of which the hash" in login["detail"]
     jwks = next(goal for goal in report["goals"] if goal["scenario"] == "1 jwks")
     assert "bare uvloop server" in jwks["detail"]
