@@ -1,5 +1,5 @@
 """``python -m bench.floor.fixed_answer PORT BODY_FILE``: every request answered with the
-same bytes by a bare uvloop protocol, no HTTP parsing: no Python HTTP server can be faster.
+same bytes by a bare uvloop protocol, no HTTP parsing: no HTTP server on uvloop can be faster.
 
 A request is taken to end at its blank line (the load is ``GET`` without a body).
 """

@@ -55,7 +55,7 @@ def _compare(
         if peer_c1:
             detail += (
                 f"; at c1 a bare uvloop server writing fixed bytes answers {floor.value:,.0f} "
-                f"req/s, {floor.value / peer_c1:.2f}x the peer: the most any Python server "
+                f"req/s, {floor.value / peer_c1:.2f}x the peer: the most a Python server on uvloop "
                 "can reach here"
             )
     ctx.report.goal(
