@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -12,10 +11,10 @@ from bench.process_cpu import available, tree_cpu_seconds
 
 pytestmark = pytest.mark.bench
 
-# Spends 0.3 s of CPU in a grandchild (as a server's worker would), says so, then waits.
+# Spends 0.5 s of CPU in a grandchild (as a server's worker would), says so, then waits.
 _BURN = """
 import sys, time
-while time.process_time() < 0.3:
+while time.process_time() < 0.5:
     pass
 print("done", flush=True)
 sys.stdin.readline()
@@ -24,7 +23,6 @@ sys.stdin.readline()
 
 def test_a_descendants_cpu_is_counted_while_it_runs() -> None:
     assert available()
-    before = tree_cpu_seconds(os.getpid())
     parent = subprocess.Popen(
         [
             sys.executable,
@@ -38,9 +36,9 @@ def test_a_descendants_cpu_is_counted_while_it_runs() -> None:
     try:
         assert parent.stdout is not None
         assert parent.stdout.readline().strip() == "done"
-        used = tree_cpu_seconds(parent.pid)
-        assert used >= 0.3
-        assert tree_cpu_seconds(os.getpid()) - before >= 0.25
+        # /proc counts in clock ticks, a little behind the grandchild's own clock; the
+        # parent alone (it only waits) uses a few hundredths of a second.
+        assert tree_cpu_seconds(parent.pid) >= 0.4
     finally:
         assert parent.stdin is not None
         parent.stdin.write("\n")
