@@ -55,6 +55,30 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
+@contextmanager
+def _running(
+    command: list[str], *, port: int, ready_path: str, log: Path, cwd: Path, env: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``command`` started (stderr to ``log``), yielded once ``ready_path`` answers on
+    ``port``, stopped on the way out."""
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}{ready_path}", process)
+            yield process
+        finally:
+            stop(process)
+
+
+def _node(purpose: str) -> str:
+    node = shutil.which("node")
+    if node is None:
+        raise SystemExit(f"bench: node is needed {purpose}")
+    return node
+
+
 @dataclass
 class Govwallet:
     base_url: str
@@ -113,28 +137,16 @@ def _govwallet(
         output = server.cli(*command)
         if "--json" in command:
             server.clients[command[command.index("--name") + 1]] = json.loads(output)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wallet_api",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=(work_dir / f"govwallet-{port}.log").open("wb"),
-    )
-    server.pid = process.pid
-    try:
-        wait_until_up(f"{server.base_url}/readyz", process)
+    command = [
+        *(sys.executable, "-m", "wallet_api", "serve"),
+        *("--port", str(port), "--workers", str(workers)),
+    ]
+    log = work_dir / f"govwallet-{port}.log"
+    with _running(
+        command, port=port, ready_path="/readyz", log=log, cwd=REPO_ROOT, env=env
+    ) as process:
+        server.pid = process.pid
         yield server
-    finally:
-        stop(process)
 
 
 def ensure_peer_installed() -> None:
@@ -158,22 +170,13 @@ def floor_server(work_dir: Path, *, platform: str, body: bytes) -> Iterator[tupl
     if platform == "uvloop":
         command = [sys.executable, "-m", "bench.floor.fixed_answer", str(port), str(body_file)]
     else:
-        node = shutil.which("node")
-        if node is None:
-            raise SystemExit("bench: node is needed for the node:http floor")
-        command = [node, str(FLOOR_DIR / "fixed_answer.mjs"), str(port), str(body_file)]
-    process = subprocess.Popen(
-        command,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=(work_dir / f"floor-{platform}-{port}.log").open("wb"),
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/", process)
-        yield base, process.pid
-    finally:
-        stop(process)
+        command = [_node("for the node:http floor"), str(FLOOR_DIR / "fixed_answer.mjs")]
+        command += [str(port), str(body_file)]
+    log = work_dir / f"floor-{platform}-{port}.log"
+    with _running(
+        command, port=port, ready_path="/", log=log, cwd=REPO_ROOT, env=dict(os.environ)
+    ) as process:
+        yield f"http://127.0.0.1:{port}", process.pid
 
 
 @dataclass
@@ -188,9 +191,7 @@ class Peer:
 @contextmanager
 def peer(work_dir: Path, *, workers: int, config: dict[str, Any]) -> Iterator[Peer]:
     ensure_peer_installed()
-    node = shutil.which("node")
-    if node is None:
-        raise SystemExit("bench: node is needed to run the peer")
+    node = _node("to run the peer")
     port = free_port()
     env = {
         **os.environ,
@@ -198,16 +199,13 @@ def peer(work_dir: Path, *, workers: int, config: dict[str, Any]) -> Iterator[Pe
         "WORKERS": str(workers),
         "PEER_CONFIG": json.dumps(config),
     }
-    process = subprocess.Popen(
+    with _running(
         [node, str(PEER_DIR / "provider.mjs")],
-        env=env,
+        port=port,
+        ready_path="/.well-known/openid-configuration",
+        log=work_dir / f"peer-{port}.log",
         cwd=PEER_DIR,
-        stdout=subprocess.DEVNULL,
-        stderr=(work_dir / f"peer-{port}.log").open("wb"),
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/.well-known/openid-configuration", process)
+        env=env,
+    ) as process:
+        base = f"http://127.0.0.1:{port}"
         yield Peer(base_url=base, workers=workers, config=config, pid=process.pid)
-    finally:
-        stop(process)
