@@ -15,13 +15,14 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import grants as oidc_grants
 from authlib.oidc.core.models import AuthorizationCodeMixin
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from identity.models import Citizen
 from identity.oidc.grants.base import (
     TOKEN_ENDPOINT_AUTH_METHODS,
     AuthenticatedCitizen,
     ProviderGrantMixin,
+    use_once,
 )
 from identity.oidc.models import AuthorizationCode
 from identity.oidc.tokens import aware, revoke_issued_from_code, utcnow
@@ -124,8 +125,18 @@ class AuthorizationCodeGrant(ProviderGrantMixin, grants.AuthorizationCodeGrant):
         return StoredCode(row)
 
     def delete_authorization_code(self, authorization_code: StoredCode) -> None:
-        # Kept, marked used, so that a replay can be recognised and its tokens revoked.
-        authorization_code.row.used_at = utcnow()
+        """Mark the code used; it is kept, so that a replay can be recognised and the
+        tokens it gave revoked (RFC 6749 §4.1.2), racing exchanges included."""
+        code = authorization_code.row
+        unused = (AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))
+        use_once(
+            self.request.db,
+            update(AuthorizationCode).where(*unused),
+            row=code,
+            attribute="used_at",
+            revoke=lambda db, now: revoke_issued_from_code(db, code_id=code.id, now=now),
+            error="The authorization code has already been used.",
+        )
 
     def authenticate_user(self, authorization_code: StoredCode) -> AuthenticatedCitizen | None:
         row = authorization_code.row

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from authlib.oauth2.rfc6749 import InvalidGrantError
+from sqlalchemy import Update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from identity.oidc.tokens import utcnow
 
 if TYPE_CHECKING:
     from identity.oidc.server import Provider
@@ -21,6 +29,37 @@ TOKEN_ENDPOINT_AUTH_METHODS = [
 
 #: RFC 7523 client assertions (``private_key_jwt``): the signatures accepted.
 ASSERTION_ALGORITHMS = ["RS256", "ES256"]
+
+
+def use_once(
+    db: Session,
+    unused: Update,
+    *,
+    row: Any,
+    attribute: str,
+    revoke: Callable[[Session, datetime], object],
+    error: str,
+) -> None:
+    """Mark a single-use credential used (``attribute = now`` on ``row``), only if no other
+    request did first.
+
+    ``unused`` is the ``UPDATE`` of the row that matches only while it is unused. Requests
+    racing with one credential all read it unused; this lets exactly one of them on. The
+    others wait for its commit (PostgreSQL's row lock, SQLite's write lock), match no row
+    and are the replay they are: their own tokens are discarded, ``revoke(db, now)`` ends
+    what the credential gave (committed), and they answer ``invalid_grant`` with ``error``.
+    """
+    now = utcnow()
+    marked = db.execute(
+        unused.values({attribute: now}).execution_options(synchronize_session=False)
+    )
+    if marked.rowcount == 1:  # type: ignore[attr-defined]
+        set_committed_value(row, attribute, now)  # as written: nothing left to flush
+        return
+    db.rollback()  # the tokens this request was about to issue
+    revoke(db, now)
+    db.commit()
+    raise InvalidGrantError(error)
 
 
 @dataclass(frozen=True, slots=True)

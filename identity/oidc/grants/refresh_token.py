@@ -14,13 +14,14 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.models import TokenMixin
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from identity.models import Citizen
 from identity.oidc.grants.base import (
     TOKEN_ENDPOINT_AUTH_METHODS,
     AuthenticatedCitizen,
     ProviderGrantMixin,
+    use_once,
 )
 from identity.oidc.models import IssuedToken
 from identity.oidc.tokens import aware, revoke_family, utcnow
@@ -90,7 +91,21 @@ class RefreshTokenGrant(ProviderGrantMixin, grants.RefreshTokenGrant):
         )
 
     def revoke_old_credential(self, refresh_token: StoredRefreshToken) -> None:
-        refresh_token.row.refresh_used_at = utcnow()
+        """Mark the refresh token used. A token already used or revoked, racing
+        refreshes included, is a reuse: the whole family ends (RFC 9700 §4.14.2)."""
+        old = refresh_token.row
+        use_once(
+            self.request.db,
+            update(IssuedToken).where(
+                IssuedToken.id == old.id,
+                IssuedToken.refresh_used_at.is_(None),
+                IssuedToken.revoked_at.is_(None),
+            ),
+            row=old,
+            attribute="refresh_used_at",
+            revoke=lambda db, now: revoke_family(db, family_id=old.family_id, now=now),
+            error="The refresh token has already been used.",
+        )
 
     def create_token_response(self) -> Any:
         status, token, headers = super().create_token_response()
