@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,7 @@ from identity.errors import (
 from identity.models import Citizen, LevelOfAssurance, RecoveryCode
 from identity.passwords import check_strength
 from identity.register import LocalRegister, normalise_name
+from identity.single_use import mark_once
 from identity.throttle import ThrottleKeys
 from identity.validators import ResidentIdNumber, normalise_id_number, parse_id_number
 
@@ -335,18 +336,34 @@ def verify_second_factor(
     step = totp.matching_step(
         _totp_secret(identity, citizen), otp, now=now, after_step=citizen.totp_last_step
     )
+    # Each step and each recovery code once, also against requests racing with the same
+    # code (identity.single_use); the one that comes second is a replayed, wrong code.
     if step is not None:
-        citizen.totp_last_step = step
-        session.flush()
-        return
-    recovery = f"{citizen.subject}:{totp.normalise_recovery_code(otp)}"
-    for code in citizen.recovery_codes:
-        if code.used_at is None and identity.crypto.recovery_code_digest.matches(
-            recovery, code.code_digest
+        later = or_(Citizen.totp_last_step.is_(None), Citizen.totp_last_step < step)
+        if mark_once(
+            session,
+            update(Citizen).where(Citizen.id == citizen.id, later),
+            row=citizen,
+            attribute="totp_last_step",
+            value=step,
         ):
-            code.used_at = now
-            session.flush()
             return
+    else:
+        recovery = f"{citizen.subject}:{totp.normalise_recovery_code(otp)}"
+        for code in citizen.recovery_codes:
+            if code.used_at is None and identity.crypto.recovery_code_digest.matches(
+                recovery, code.code_digest
+            ):
+                unused = (RecoveryCode.id == code.id, RecoveryCode.used_at.is_(None))
+                if mark_once(
+                    session,
+                    update(RecoveryCode).where(*unused),
+                    row=code,
+                    attribute="used_at",
+                    value=now,
+                ):
+                    return
+                break
     _fail(session, identity=identity, keys=keys, now=now, error=InvalidOtp())
 
 

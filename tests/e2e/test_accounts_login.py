@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -102,7 +104,9 @@ def test_an_address_is_locked_across_accounts(site) -> None:
     assert "data-sid=" in account.text  # this sign-in, in the provider's sessions section
 
 
-def test_second_factor_after_enrolment_through_the_pages(site) -> None:
+def _enrol(site: Callable[[str], TestClient]) -> tuple[str, str, list[str]]:
+    """Turn the citizen's second factor on through the pages: the seed, the code that
+    confirmed it and the recovery codes."""
     browser = site("198.51.100.9")
     assert _login(browser, id_number(1), PASSWORD).status_code == 303
     page = browser.get("/account/totp")
@@ -117,6 +121,11 @@ def test_second_factor_after_enrolment_through_the_pages(site) -> None:
     runtime = browser.runtime  # type: ignore[attr-defined]
     with runtime.transaction() as session:
         assert session.query(Citizen).one().totp_enabled
+    return secret, code, recovery
+
+
+def test_second_factor_after_enrolment_through_the_pages(site) -> None:
+    _, code, recovery = _enrol(site)
 
     later = site("198.51.100.10")
     step_one = _login(later, id_number(1), PASSWORD)
@@ -137,3 +146,43 @@ def test_second_factor_after_enrolment_through_the_pages(site) -> None:
     )
     assert with_recovery.status_code == 303
     assert "Recovery codes left: 9." in later.get("/account").text
+
+
+#: Browsers sending the same second-factor code at the same moment (fewer than the
+#: account's failure limit, so that the refused ones are counted but not locked out).
+RACERS = 4
+
+
+def _at_second_step(site: Callable[[str], TestClient], address: str) -> tuple[TestClient, str]:
+    browser = site(address)
+    step_one = _login(browser, id_number(1), PASSWORD)
+    assert step_one.headers["location"].startswith("/login/otp")
+    form = browser.get(step_one.headers["location"])
+    return browser, re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+
+
+@pytest.mark.parametrize("kind", ["totp", "recovery"])
+def test_a_second_factor_code_sent_by_racing_browsers_signs_in_once(site, kind) -> None:
+    """RFC 6238 §5.2: the verifier "MUST NOT accept the second attempt of the OTP after the
+    successful validation has been issued for the first OTP" — also when both arrive at
+    once; a recovery code is spent by its first use in the same way."""
+    secret, _, recovery = _enrol(site)
+    # The next time step's code: the enrolment spent the current one.
+    otp = totp.code_at(secret, datetime.now(UTC) + timedelta(seconds=30))
+    code = otp if kind == "totp" else recovery[0]
+    browsers = [_at_second_step(site, f"198.51.100.{20 + n}") for n in range(RACERS)]
+    ready = threading.Barrier(RACERS)
+
+    def submit(browser_and_token: tuple[TestClient, str]) -> int:
+        browser, token = browser_and_token
+        ready.wait()
+        answer = browser.post(
+            "/login/otp",
+            data={"csrf_token": token, "otp": code, "next": "/account"},
+            follow_redirects=False,
+        )
+        return answer.status_code
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        statuses = sorted(pool.map(submit, browsers))
+    assert statuses == [303] + [401] * (RACERS - 1), statuses

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from authlib.oauth2.rfc6749 import InvalidGrantError
 from sqlalchemy import Update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from identity.oidc.tokens import utcnow
+from identity.single_use import mark_once
 
 if TYPE_CHECKING:
     from identity.oidc.server import Provider
@@ -43,18 +43,13 @@ def use_once(
     """Mark a single-use credential used (``attribute = now`` on ``row``), only if no other
     request did first.
 
-    ``unused`` is the ``UPDATE`` of the row that matches only while it is unused. Requests
-    racing with one credential all read it unused; this lets exactly one of them on. The
-    others wait for its commit (PostgreSQL's row lock, SQLite's write lock), match no row
-    and are the replay they are: their own tokens are discarded, ``revoke(db, now)`` ends
-    what the credential gave (committed), and they answer ``invalid_grant`` with ``error``.
+    ``unused`` is the row's ``UPDATE`` restricted to while it is unused
+    (:func:`identity.single_use.mark_once`). A request that finds it used is the replay it
+    is: its own tokens are discarded, ``revoke(db, now)`` ends what the credential gave
+    (committed), and it answers ``invalid_grant`` with ``error``.
     """
     now = utcnow()
-    marked = db.execute(
-        unused.values({attribute: now}).execution_options(synchronize_session=False)
-    )
-    if marked.rowcount == 1:  # type: ignore[attr-defined]
-        set_committed_value(row, attribute, now)  # as written: nothing left to flush
+    if mark_once(db, unused, row=row, attribute=attribute, value=now):
         return
     db.rollback()  # the tokens this request was about to issue
     revoke(db, now)
