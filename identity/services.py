@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -340,30 +340,21 @@ def verify_second_factor(
     # code (identity.single_use); the one that comes second is a replayed, wrong code.
     if step is not None:
         later = or_(Citizen.totp_last_step.is_(None), Citizen.totp_last_step < step)
-        if mark_once(
-            session,
-            update(Citizen).where(Citizen.id == citizen.id, later),
-            row=citizen,
-            attribute="totp_last_step",
-            value=step,
-        ):
+        if mark_once(session, citizen, attribute="totp_last_step", value=step, unused=later):
             return
     else:
         recovery = f"{citizen.subject}:{totp.normalise_recovery_code(otp)}"
-        for code in citizen.recovery_codes:
-            if code.used_at is None and identity.crypto.recovery_code_digest.matches(
-                recovery, code.code_digest
-            ):
-                unused = (RecoveryCode.id == code.id, RecoveryCode.used_at.is_(None))
-                if mark_once(
-                    session,
-                    update(RecoveryCode).where(*unused),
-                    row=code,
-                    attribute="used_at",
-                    value=now,
-                ):
-                    return
-                break
+        spent = next(
+            (
+                code
+                for code in citizen.recovery_codes
+                if code.used_at is None
+                and identity.crypto.recovery_code_digest.matches(recovery, code.code_digest)
+            ),
+            None,
+        )
+        if spent is not None and mark_once(session, spent, attribute="used_at", value=now):
+            return
     _fail(session, identity=identity, keys=keys, now=now, error=InvalidOtp())
 
 

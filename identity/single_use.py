@@ -12,19 +12,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Update
+from sqlalchemy import ColumnElement, inspect, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 
-def mark_once(session: Session, unused: Update, *, row: Any, attribute: str, value: Any) -> bool:
-    """Set ``attribute`` to ``value`` with ``unused`` (the row's ``UPDATE`` restricted to
-    while it is unused); True if this request did, False if another did first.
+def mark_once(
+    session: Session,
+    row: Any,
+    *,
+    attribute: str,
+    value: Any,
+    unused: ColumnElement[bool] | None = None,
+) -> bool:
+    """Set ``row``'s ``attribute`` to ``value`` in the database, only while the row is
+    ``unused`` (by default: while ``attribute`` is still null); True if this request did,
+    False if another did first.
 
     On success ``row`` shows the value as written (nothing is left to flush).
     """
+    state = inspect(row)
+    model = state.mapper.class_
+    if unused is None:
+        unused = getattr(model, attribute).is_(None)
+    keys = zip(state.mapper.primary_key, state.identity, strict=True)
+    same_row = [column == key for column, key in keys]
     marked = session.execute(
-        unused.values({attribute: value}).execution_options(synchronize_session=False)
+        update(model)
+        .where(*same_row, unused)
+        .values({attribute: value})
+        .execution_options(synchronize_session=False)
     )
     if marked.rowcount != 1:  # type: ignore[attr-defined]
         return False

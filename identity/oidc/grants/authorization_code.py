@@ -15,7 +15,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import grants as oidc_grants
 from authlib.oidc.core.models import AuthorizationCodeMixin
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from identity.models import Citizen
 from identity.oidc.grants.base import (
@@ -128,11 +128,9 @@ class AuthorizationCodeGrant(ProviderGrantMixin, grants.AuthorizationCodeGrant):
         """Mark the code used; it is kept, so that a replay can be recognised and the
         tokens it gave revoked (RFC 6749 §4.1.2), racing exchanges included."""
         code = authorization_code.row
-        unused = (AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))
         use_once(
             self.request.db,
-            update(AuthorizationCode).where(*unused),
-            row=code,
+            code,
             attribute="used_at",
             revoke=lambda db, now: revoke_issued_from_code(db, code_id=code.id, now=now),
             error="The authorization code has already been used.",

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from authlib.oauth2.rfc6749 import InvalidGrantError
-from sqlalchemy import Update
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from identity.oidc.tokens import utcnow
@@ -33,23 +33,22 @@ ASSERTION_ALGORITHMS = ["RS256", "ES256"]
 
 def use_once(
     db: Session,
-    unused: Update,
-    *,
     row: Any,
+    *,
     attribute: str,
     revoke: Callable[[Session, datetime], object],
     error: str,
+    unused: ColumnElement[bool] | None = None,
 ) -> None:
     """Mark a single-use credential used (``attribute = now`` on ``row``), only if no other
-    request did first.
+    request did first (:func:`identity.single_use.mark_once`, ``unused`` as there).
 
-    ``unused`` is the row's ``UPDATE`` restricted to while it is unused
-    (:func:`identity.single_use.mark_once`). A request that finds it used is the replay it
-    is: its own tokens are discarded, ``revoke(db, now)`` ends what the credential gave
-    (committed), and it answers ``invalid_grant`` with ``error``.
+    A request that finds it used is the replay it is: its own tokens are discarded,
+    ``revoke(db, now)`` ends what the credential gave (committed), and it answers
+    ``invalid_grant`` with ``error``.
     """
     now = utcnow()
-    if mark_once(db, unused, row=row, attribute=attribute, value=now):
+    if mark_once(db, row, attribute=attribute, value=now, unused=unused):
         return
     db.rollback()  # the tokens this request was about to issue
     revoke(db, now)

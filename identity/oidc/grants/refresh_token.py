@@ -14,7 +14,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.models import TokenMixin
-from sqlalchemy import select, update
+from sqlalchemy import and_, select
 
 from identity.models import Citizen
 from identity.oidc.grants.base import (
@@ -96,13 +96,9 @@ class RefreshTokenGrant(ProviderGrantMixin, grants.RefreshTokenGrant):
         old = refresh_token.row
         use_once(
             self.request.db,
-            update(IssuedToken).where(
-                IssuedToken.id == old.id,
-                IssuedToken.refresh_used_at.is_(None),
-                IssuedToken.revoked_at.is_(None),
-            ),
-            row=old,
+            old,
             attribute="refresh_used_at",
+            unused=and_(IssuedToken.refresh_used_at.is_(None), IssuedToken.revoked_at.is_(None)),
             revoke=lambda db, now: revoke_family(db, family_id=old.family_id, now=now),
             error="The refresh token has already been used.",
         )
