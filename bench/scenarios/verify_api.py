@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 import httpx
 
 from bench.context import BenchContext
-from bench.results import Row
 from bench.servers import govwallet
 from bench.synthetic import AGENCY_CREDIT_CODE, AGENCY_REGION, TYPE_CODE, license_body
 
@@ -79,22 +78,21 @@ def run(ctx: BenchContext, *, workers: int, in_process_rate: float | None = None
             raise SystemExit(
                 f"bench: the verify API refused the benchmark presentation: {check.text[:500]}"
             )
-        rows: list[Row] = []
-        for c in ctx.concurrencies:
-            with ctx.watching({"govwallet": gw.pid}):
-                rows.append(
-                    ctx.load(
-                        scenario="6",
-                        measure="POST /api/v1/verify",
-                        system="govwallet",
-                        url=f"{gw.base_url}/api/v1/verify",
-                        concurrency=c,
-                        method="POST",
-                        body=body,
-                        authorization=f"Bearer {token}",
-                        content_type="application/json",
-                    )
+        with ctx.watching({"govwallet": gw.pid}):
+            rows = [
+                ctx.load(
+                    scenario="6",
+                    measure="POST /api/v1/verify",
+                    system="govwallet",
+                    url=f"{gw.base_url}/api/v1/verify",
+                    concurrency=c,
+                    method="POST",
+                    body=body,
+                    authorization=f"Bearer {token}",
+                    content_type="application/json",
                 )
+                for c in ctx.concurrencies
+            ]
         best = max(r.value for r in rows)
         if in_process_rate:
             ctx.report.goal(
