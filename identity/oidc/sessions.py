@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from identity.insert_if_absent import insert_if_absent
 from identity.models import Citizen
 from identity.oidc.config import ProviderConfig, ProviderDigests
 from identity.oidc.inputs import storable
@@ -129,19 +130,14 @@ def active_sessions(
 def remember_client(
     session: Session, *, record: SsoSession, client_id: str, subject: str, now: datetime
 ) -> None:
-    """Note that ``client_id`` was logged in through this session (for logout)."""
-    exists = session.scalars(
-        select(SessionClient.id).where(
-            SessionClient.session_id == record.id, SessionClient.client_id == client_id
-        )
-    ).first()
-    if exists is None:
-        session.add(
-            SessionClient(
-                session_id=record.id, client_id=client_id, subject=subject, created_at=now
-            )
-        )
-        session.flush()
+    """Note that ``client_id`` was logged in through this session (for logout); once,
+    however many authorizations of the session race (two tabs, a double click)."""
+    insert_if_absent(
+        session,
+        SessionClient,
+        {"session_id": record.id, "client_id": client_id, "subject": subject, "created_at": now},
+        unique=("session_id", "client_id"),
+    )
 
 
 def session_clients(session: Session, *, record: SsoSession) -> list[SessionClient]:

@@ -135,3 +135,36 @@ def test_a_refresh_token_used_by_racing_requests_rotates_once_and_revokes_the_fa
     again = {"grant_type": "refresh_token", "refresh_token": rotated["refresh_token"]}
     [later] = _post_token(server, client, again)
     assert later.json()["error"] == "invalid_grant"
+
+
+def test_racing_authorizations_in_one_session_each_get_a_code(
+    server: LiveServer, citizen: Citizen
+) -> None:
+    """Two tabs (or a double click) authorizing one client at the same moment: the
+    session notes the client once for logout, and every request gets its own code."""
+    client = add_client(server, "--scope", "openid")
+    browser = Browser(server)
+    try:
+        assert browser.login(citizen).status_code == 303
+        cookies = dict(browser.http.cookies)
+    finally:
+        browser.close()
+    rp = rp_client(server, client, "openid")
+    urls = [
+        rp.create_authorization_url(
+            f"{server.base_url}/authorize", code_verifier=secrets.token_urlsafe(48)
+        )[0]
+        for _ in range(ATTEMPTS)
+    ]
+    ready = threading.Barrier(ATTEMPTS)
+
+    def attempt(url: str) -> httpx.Response:
+        with httpx.Client(base_url=server.base_url, cookies=cookies, timeout=60) as http:
+            http.get("/healthz")  # the connection is open
+            ready.wait()
+            return http.get(url)
+
+    with ThreadPoolExecutor(ATTEMPTS) as pool:
+        answers = list(pool.map(attempt, urls))
+    codes = {callback_params(answer)["code"] for answer in answers}
+    assert len(codes) == ATTEMPTS
