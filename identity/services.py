@@ -206,7 +206,7 @@ def authenticate(
     citizen = find_citizen_by_username(session, identity=identity, username=username)
     account = f"citizen:{citizen.id}" if citizen else f"username:{username.strip().upper()}"
     keys = ThrottleKeys.for_attempt(identity.crypto, account=account, client_address=client_address)
-    throttle.ensure_not_locked(session, keys=keys, now=now)
+    standing = throttle.ensure_not_locked(session, keys=keys, now=now)
     if citizen is None:
         identity.passwords.dummy_verify(password)
         verification = None
@@ -219,7 +219,7 @@ def authenticate(
         citizen.password_hash = identity.passwords.hash(password)
     citizen.last_login_at = now
     citizen.updated_at = now
-    throttle.clear_account(session, keys=keys)
+    throttle.clear_account(session, keys=keys, standing=standing)
     session.flush()
     return citizen
 

@@ -85,33 +85,45 @@ def _row(session: Session, scope: ThrottleScope, key: str) -> LoginThrottle | No
     )
 
 
-def retry_after(session: Session, *, keys: ThrottleKeys, now: datetime) -> int | None:
-    """Seconds until the longest current lock on these keys ends, or None if unlocked."""
-    # One query for both keys, reading only the lock times (no rows loaded).
-    locks = session.scalars(
-        select(LoginThrottle.locked_until).where(
+@dataclass(frozen=True)
+class Standing:
+    """What the counters of one attempt's keys say before the password is checked."""
+
+    #: Seconds until the longest current lock on the keys ends; None if unlocked.
+    retry_after: int | None
+    #: The account has a counter (failures a successful login forgets).
+    account_counted: bool
+
+
+def standing(session: Session, *, keys: ThrottleKeys, now: datetime) -> Standing:
+    """Both keys' counters in one query, reading only their scope and lock time."""
+    rows = session.execute(
+        select(LoginThrottle.scope, LoginThrottle.locked_until).where(
             or_(
                 *(
                     and_(LoginThrottle.scope == scope.value, LoginThrottle.key_digest == key)
                     for scope, key in keys.pairs()
                 )
-            ),
-            LoginThrottle.locked_until.is_not(None),
+            )
         )
-    )
+    ).all()
     waits = [
         math.ceil((locked_until - now).total_seconds())
-        for locked_until in map(_aware, locks)
+        for locked_until in (_aware(row.locked_until) for row in rows)
         if locked_until is not None and locked_until > now
     ]
-    return max(waits) if waits else None
+    return Standing(
+        retry_after=max(waits) if waits else None,
+        account_counted=any(row.scope == ThrottleScope.ACCOUNT.value for row in rows),
+    )
 
 
-def ensure_not_locked(session: Session, *, keys: ThrottleKeys, now: datetime) -> None:
+def ensure_not_locked(session: Session, *, keys: ThrottleKeys, now: datetime) -> Standing:
     """Raise :class:`LoginThrottled` while the account or the address is locked."""
-    wait = retry_after(session, keys=keys, now=now)
-    if wait is not None:
-        raise LoginThrottled(wait)
+    found = standing(session, keys=keys, now=now)
+    if found.retry_after is not None:
+        raise LoginThrottled(found.retry_after)
+    return found
 
 
 def record_failure(
@@ -163,9 +175,15 @@ def record_failure(
     return locked_for
 
 
-def clear_account(session: Session, *, keys: ThrottleKeys) -> None:
-    """After a successful login: forget the account's failures (the address's stay)."""
-    # One statement, no row loaded: most logins have no failures to forget. A lock stays.
+def clear_account(session: Session, *, keys: ThrottleKeys, standing: Standing) -> None:
+    """After a successful login: forget the account's failures (the address's stay).
+
+    Most logins have none to forget: with no counter in ``standing`` (read before the
+    password was checked) nothing is written. A failure counted meanwhile stays counted.
+    """
+    if not standing.account_counted:
+        return
+    # One statement, no row loaded. A lock stays.
     session.execute(
         delete(LoginThrottle)
         .where(

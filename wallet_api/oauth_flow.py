@@ -156,6 +156,25 @@ def _needs_login(data: dict[str, str], signed_in: SignedIn | None) -> tuple[bool
     return False, None
 
 
+def _consent_needed(
+    db: Session,
+    signed_in: SignedIn,
+    client_id: str,
+    wanted: set[str],
+    *,
+    prompts: set[str],
+    details: bool,
+) -> bool:
+    """Whether to show the consent page: ``prompt=consent``, licenses asked for (asked
+    each time), or scopes not consented to yet (the record is read only then)."""
+    if "consent" in prompts or details:
+        return True
+    return bool(
+        wanted
+        - oidc_services.consented_scopes(db, citizen_id=signed_in.citizen.id, client_id=client_id)
+    )
+
+
 async def authorize(
     request: Request,
     db: Session,
@@ -226,10 +245,9 @@ def _authorize(
         assert signed_in is not None
         client = grant.client
         wanted = {s for s in scope_list(oauth.scope) if s in CONSENT_SCOPES}
-        given = oidc_services.consented_scopes(
-            db, citizen_id=signed_in.citizen.id, client_id=client.client_id
-        )
-        if decision is None and (wanted - given or "consent" in prompts or details):
+        if decision is None and _consent_needed(
+            db, signed_in, client.client_id, wanted, prompts=prompts, details=bool(details)
+        ):
             if "none" in prompts:
                 raise ConsentRequiredError()
             if details:

@@ -174,8 +174,8 @@ def login_submit(
     except IdentityError:
         # One answer for unknown accounts, wrong passwords and malformed usernames.
         return _login_page(request, next_url, error=t_key, status=401, username=username)
-    session.commit()
     if citizen.totp_enabled:
+        session.commit()
         response = RedirectResponse("/login/otp?" + _query({"next": next_url}), status_code=303)
         response.set_cookie(
             PENDING_COOKIE,
@@ -187,6 +187,7 @@ def login_submit(
             samesite="lax",
         )
         return response
+    # The password's check and the new session are committed together.
     return _signed_in_response(
         request,
         session,

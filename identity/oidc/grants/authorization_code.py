@@ -31,8 +31,9 @@ from identity.oidc.tokens import aware, revoke_issued_from_code, utcnow
 class StoredCode(AuthorizationCodeMixin):
     """An authorization code row as Authlib's grant sees it."""
 
-    def __init__(self, row: AuthorizationCode) -> None:
+    def __init__(self, row: AuthorizationCode, citizen: Citizen | None) -> None:
         self.row = row
+        self.citizen = citizen
         self.code_challenge = row.code_challenge
         self.code_challenge_method = row.code_challenge_method
 
@@ -103,11 +104,13 @@ class AuthorizationCodeGrant(ProviderGrantMixin, grants.AuthorizationCodeGrant):
         if not isinstance(code, str) or len(code) > 256:
             return None
         db = self.request.db
-        row = db.scalars(
-            select(AuthorizationCode).where(
-                AuthorizationCode.code_digest == self.server.digests.code.digest(code)
-            )
+        # The citizen comes in the same query (authenticate_user needs it next).
+        found = db.execute(
+            select(AuthorizationCode, Citizen)
+            .outerjoin(Citizen, Citizen.id == AuthorizationCode.citizen_id)
+            .where(AuthorizationCode.code_digest == self.server.digests.code.digest(code))
         ).one_or_none()
+        row, citizen = found if found is not None else (None, None)
         #: RFC 6749 §4.1.3: "ensure that the authorization code was issued to the
         #: authenticated confidential client" (code injection across clients).
         if row is None or row.client_id != client.client_id:
@@ -122,7 +125,7 @@ class AuthorizationCodeGrant(ProviderGrantMixin, grants.AuthorizationCodeGrant):
             return None
         if aware(row.expires_at) <= now:
             return None
-        return StoredCode(row)
+        return StoredCode(row, citizen)
 
     def delete_authorization_code(self, authorization_code: StoredCode) -> None:
         """Mark the code used; it is kept, so that a replay can be recognised and the
@@ -137,8 +140,7 @@ class AuthorizationCodeGrant(ProviderGrantMixin, grants.AuthorizationCodeGrant):
         )
 
     def authenticate_user(self, authorization_code: StoredCode) -> AuthenticatedCitizen | None:
-        row = authorization_code.row
-        citizen = self.request.db.get(Citizen, row.citizen_id)
+        row, citizen = authorization_code.row, authorization_code.citizen
         if citizen is None:
             return None
         return AuthenticatedCitizen(

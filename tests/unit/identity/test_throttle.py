@@ -83,10 +83,26 @@ def test_success_clears_the_account_but_not_the_address(runtime) -> None:
     keys = _keys(runtime)
     with runtime.sessions() as session:
         throttle.record_failure(session, policy=POLICY, keys=keys, now=NOW)
-        throttle.clear_account(session, keys=keys)
+        standing = throttle.ensure_not_locked(session, keys=keys, now=NOW)
+        assert standing.account_counted
+        throttle.clear_account(session, keys=keys, standing=standing)
         session.commit()
         scopes = {row.scope for row in session.scalars(select(LoginThrottle))}
     assert scopes == {"address"}
+
+
+def test_a_failure_counted_while_a_login_succeeds_stays_counted(runtime) -> None:
+    """The login read no account counter before its password check; a failure counted
+    meanwhile (another request guessing) is not forgotten by the login's success."""
+    keys = _keys(runtime)
+    with runtime.sessions() as session:
+        standing = throttle.ensure_not_locked(session, keys=keys, now=NOW)
+        assert not standing.account_counted
+        throttle.record_failure(session, policy=POLICY, keys=keys, now=NOW)
+        throttle.clear_account(session, keys=keys, standing=standing)
+        session.commit()
+        scopes = {row.scope for row in session.scalars(select(LoginThrottle))}
+    assert scopes == {"account", "address"}
 
 
 def test_keys_are_digests_not_usernames_or_addresses(runtime) -> None:
