@@ -7,10 +7,11 @@ CPU and a thread-pool hop per call (bench scenario 3). This cache keeps, per tok
 verified claims (and the userinfo answer), and forgets them the moment anything they
 depend on changes:
 
-- **On PostgreSQL**, triggers (migration ``oidc_0002``) send ``NOTIFY`` on
-  :data:`CHANNEL` when a ``jti`` is revoked, a token row is revoked, or a citizen's
-  record changes, from any node, the CLI or a hand-written ``UPDATE``; the notification
-  is delivered when the writing transaction commits. Each worker listens
+- **On PostgreSQL**, triggers (migrations ``oidc_0002``, ``oidc_0003``) send ``NOTIFY``
+  on :data:`CHANNEL` when a ``jti`` is revoked, a token row is revoked, or a citizen's
+  record changes beyond :data:`CITIZEN_BOOKKEEPING` (which every login writes), from any
+  node, the CLI or a hand-written ``UPDATE``; the notification is delivered when the
+  writing transaction commits. Each worker listens
   (:class:`identity.oidc.token_state_feed.PostgresInvalidationFeed`) and drops the
   affected entries. The cache is **live only while that listener is connected**: when it
   loses the connection the cache empties and stays off until it listens again, since
@@ -48,6 +49,9 @@ from identity.oidc.tokens import AccessTokenClaims
 #: The PostgreSQL ``LISTEN``/``NOTIFY`` channel; payloads ``jti:<jti>``,
 #: ``citizen:<uuid>`` or ``all``.
 CHANNEL = "govwallet_token_state"
+#: Citizen columns that every login writes and no cached answer is built from: a change
+#: to them alone is not announced (the trigger of migration ``oidc_0003`` skips them too).
+CITIZEN_BOOKKEEPING = frozenset({"updated_at", "last_login_at", "password_hash", "totp_last_step"})
 MAX_AGE_SECONDS = 60.0
 MAX_ENTRIES = 100_000
 
@@ -237,12 +241,22 @@ def _after_flush(session: Session, _context: Any) -> None:
         elif isinstance(obj, IssuedToken):
             if inspect(obj).attrs.revoked_at.history.has_changes():
                 jtis.add(obj.jti)
-        elif isinstance(obj, Citizen):
+        elif isinstance(obj, Citizen) and (obj in session.deleted or _claims_changed(obj)):
             citizens.add(str(obj.id))
     if jtis or citizens:
         pending_jtis, pending_citizens = _changes(session)
         pending_jtis |= jtis
         pending_citizens |= citizens
+
+
+def _claims_changed(citizen: Citizen) -> bool:
+    """A column other than the bookkeeping ones changed (a login's writes do not count)."""
+    attrs = inspect(citizen).attrs
+    return any(
+        attrs[column.key].history.has_changes()
+        for column in inspect(Citizen).column_attrs
+        if column.key not in CITIZEN_BOOKKEEPING
+    )
 
 
 def _after_commit(session: Session) -> None:

@@ -115,11 +115,41 @@ def test_a_change_to_the_citizen_forgets_their_tokens(
     _put(cache, "token-z", "jti-z", str(uuid.uuid4()))
     _other_process_sql(
         pg_runtime,
-        "UPDATE identity_citizen SET name = name WHERE id = :id",
+        "UPDATE identity_citizen SET name = name || '·' WHERE id = :id",
         id=uuid.UUID(citizen_id),
     )
     assert _gone(cache, "token-a")
     assert cache.get("token-z") is not None
+
+
+def test_a_login_s_writes_to_the_citizen_announce_nothing(
+    pg_runtime: Runtime, feed, make_citizen_row
+) -> None:
+    """Every login writes the citizen's row (last login, a TOTP step, a re-hash); no
+    cached answer depends on those columns, so no worker drops anything and the login's
+    commit takes no part in PostgreSQL's ordering of notifications."""
+    _, cache = feed
+    citizen_id = make_citizen_row()
+    _put(cache, "token-a", "jti-a", citizen_id)
+    _put(cache, "token-sentinel", "jti-sentinel", "p1")
+    with pg_runtime.transaction() as session:  # this process's own commit
+        citizen = session.get(Citizen, uuid.UUID(citizen_id))
+        assert citizen is not None
+        citizen.last_login_at = citizen.updated_at = datetime.now(UTC)
+    assert cache.get("token-a") is not None
+    _other_process_sql(  # another node's
+        pg_runtime,
+        "UPDATE identity_citizen SET last_login_at = now(), updated_at = now(), "
+        "totp_last_step = 1, password_hash = 'rehashed' WHERE id = :id",
+        id=uuid.UUID(citizen_id),
+    )
+    # Notifications arrive in commit order: once the sentinel's has, the citizen's would have.
+    _other_process_sql(
+        pg_runtime,
+        "INSERT INTO oidc_revoked_jti (jti, expires_at) VALUES ('jti-sentinel', now())",
+    )
+    assert _gone(cache, "token-sentinel")
+    assert cache.get("token-a") is not None
 
 
 def test_this_process_s_own_commits_invalidate_at_once(
