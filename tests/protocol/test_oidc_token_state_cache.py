@@ -149,7 +149,7 @@ def test_idcard_answers_are_not_kept(pg_server: LiveServer, tmp_path: Path) -> N
     # kept in memory would still say 李四; one read from the database says 李五.
     _sql(
         pg_server,
-        "ALTER TABLE identity_citizen DISABLE TRIGGER govwallet_token_state_citizen",
+        "ALTER TABLE identity_citizen DISABLE TRIGGER govwallet_token_state_citizen_update",
     )
     try:
         _sql(
@@ -162,7 +162,7 @@ def test_idcard_answers_are_not_kept(pg_server: LiveServer, tmp_path: Path) -> N
     finally:
         _sql(
             pg_server,
-            "ALTER TABLE identity_citizen ENABLE TRIGGER govwallet_token_state_citizen",
+            "ALTER TABLE identity_citizen ENABLE TRIGGER govwallet_token_state_citizen_update",
         )
 
 
