@@ -114,8 +114,6 @@ def _sign(sessions: sessionmaker[Session], registry: Registry, job: SigningJob) 
 _WORKER: tuple[sessionmaker[Session], Registry] | None = None
 #: How often a worker checks that the importing process is still there.
 WATCHDOG_SECONDS = 0.5
-#: How often a worker checks that the importing process is still there.
-WATCHDOG_SECONDS = 0.5
 
 
 def _start_worker(setup: WorkerSetup) -> None:
