@@ -28,6 +28,10 @@ def insert_if_absent(
     if insert is None:  # a programming error: the databases govwallet runs on are above
         raise NotImplementedError(f"INSERT … ON CONFLICT is not written for {dialect}")
     result = session.execute(
-        insert(model.__table__).values(**values).on_conflict_do_nothing(index_elements=unique)
+        insert(model.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=unique)
+        # An INSERT's row count is kept only when asked for (psycopg's would read -1).
+        .execution_options(preserve_rowcount=True)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
