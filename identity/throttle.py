@@ -87,16 +87,16 @@ def _row(session: Session, scope: ThrottleScope, key: str) -> LoginThrottle | No
 
 @dataclass(frozen=True)
 class Standing:
-    """What the counters of one attempt's keys say before the password is checked."""
+    """What the counters of one attempt's keys said before the password was checked
+    (neither was locked)."""
 
-    #: Seconds until the longest current lock on the keys ends; None if unlocked.
-    retry_after: int | None
     #: The account has a counter (failures a successful login forgets).
     account_counted: bool
 
 
-def standing(session: Session, *, keys: ThrottleKeys, now: datetime) -> Standing:
-    """Both keys' counters in one query, reading only their scope and lock time."""
+def ensure_not_locked(session: Session, *, keys: ThrottleKeys, now: datetime) -> Standing:
+    """Raise :class:`LoginThrottled` while the account or the address is locked; else
+    what the counters say. Both keys in one query, reading only scope and lock time."""
     rows = session.execute(
         select(LoginThrottle.scope, LoginThrottle.locked_until).where(
             or_(
@@ -112,18 +112,11 @@ def standing(session: Session, *, keys: ThrottleKeys, now: datetime) -> Standing
         for locked_until in (_aware(row.locked_until) for row in rows)
         if locked_until is not None and locked_until > now
     ]
+    if waits:
+        raise LoginThrottled(max(waits))
     return Standing(
-        retry_after=max(waits) if waits else None,
         account_counted=any(row.scope == ThrottleScope.ACCOUNT.value for row in rows),
     )
-
-
-def ensure_not_locked(session: Session, *, keys: ThrottleKeys, now: datetime) -> Standing:
-    """Raise :class:`LoginThrottled` while the account or the address is locked."""
-    found = standing(session, keys=keys, now=now)
-    if found.retry_after is not None:
-        raise LoginThrottled(found.retry_after)
-    return found
 
 
 def record_failure(
