@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
@@ -56,21 +56,35 @@ def server(
         )
 
 
+def _at_once(
+    server: LiveServer,
+    sends: list[Callable[[httpx.Client], httpx.Response]],
+    *,
+    cookies: dict[str, str] | None = None,
+) -> list[httpx.Response]:
+    """Each of ``sends`` from a thread and a connection of its own, released together
+    once every connection is open."""
+    ready = threading.Barrier(len(sends))
+
+    def attempt(send: Callable[[httpx.Client], httpx.Response]) -> httpx.Response:
+        with httpx.Client(base_url=server.base_url, cookies=cookies, timeout=60) as http:
+            http.get("/healthz")  # the connection is open
+            ready.wait()
+            return send(http)
+
+    with ThreadPoolExecutor(len(sends)) as pool:
+        return list(pool.map(attempt, sends))
+
+
 def _post_token(
     server: LiveServer, client: RegisteredClient, form: dict[str, str], *, at_once: int = 1
 ) -> list[httpx.Response]:
-    """``POST /token`` with ``form`` as ``client`` from ``at_once`` threads, each on a
-    connection of its own, released together once every connection is open."""
-    ready = threading.Barrier(at_once)
+    """``POST /token`` with ``form`` as ``client``, ``at_once`` times together."""
 
-    def attempt(_: int) -> httpx.Response:
-        with httpx.Client(base_url=server.base_url, timeout=60) as http:
-            http.get("/healthz")  # the connection is open
-            ready.wait()
-            return http.post("/token", data=form, auth=(client.client_id, client.client_secret))
+    def send(http: httpx.Client) -> httpx.Response:
+        return http.post("/token", data=form, auth=(client.client_id, client.client_secret))
 
-    with ThreadPoolExecutor(at_once) as pool:
-        return list(pool.map(attempt, range(at_once)))
+    return _at_once(server, [send] * at_once)
 
 
 def _one_success(answers: list[httpx.Response]) -> dict[str, str]:
@@ -156,15 +170,8 @@ def test_racing_authorizations_in_one_session_each_get_a_code(
         )[0]
         for _ in range(ATTEMPTS)
     ]
-    ready = threading.Barrier(ATTEMPTS)
-
-    def attempt(url: str) -> httpx.Response:
-        with httpx.Client(base_url=server.base_url, cookies=cookies, timeout=60) as http:
-            http.get("/healthz")  # the connection is open
-            ready.wait()
-            return http.get(url)
-
-    with ThreadPoolExecutor(ATTEMPTS) as pool:
-        answers = list(pool.map(attempt, urls))
+    answers = _at_once(
+        server, [lambda http, url=url: http.get(url) for url in urls], cookies=cookies
+    )
     codes = {callback_params(answer)["code"] for answer in answers}
     assert len(codes) == ATTEMPTS
