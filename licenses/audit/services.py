@@ -78,9 +78,16 @@ def compute_entry_hash(
     details: str,
     prev_hash: str,
 ) -> str:
+    return _entry_hash(seq, hash_time(occurred_at), actor, action, subject, details, prev_hash)
+
+
+def _entry_hash(
+    seq: int, time: str, actor: str, action: str, subject: str, details: str, prev_hash: str
+) -> str:
+    """The hash of an entry whose time is already in its hashed form (:func:`hash_time`)."""
     record = {
         "seq": seq,
-        "time": hash_time(occurred_at),
+        "time": time,
         "actor": actor,
         "action": action,
         "subject": subject,
@@ -119,8 +126,10 @@ def _strings(value: Any) -> Iterator[str]:
 
 def _refuse_identity_numbers(value: Any, *, field: str) -> None:
     """Identity numbers are never logged in clear: refuse anything that is one."""
-    today = date.today()
-    for text in _strings(value):
+    for text in (value,) if isinstance(value, str) else _strings(value):
+        if _ID_NUMBER_TOKEN.search(text) is None:
+            continue  # the usual case: not even a candidate
+        today = date.today()
         for match in _ID_NUMBER_TOKEN.finditer(text):
             try:
                 validate_id_number(match.group(), today=today)
@@ -243,42 +252,51 @@ def append_entry(
     cannot be deleted unnoticed.
     """
     checked = check_entry(actor=actor, action=action, subject=subject, details=details, now=now)
-    (entry,) = append_checked(session, [checked])
+    (row,) = append_checked(session, [checked])
+    entry = AuditEntry(**row)  # the inserted row's values; not added to the session
     if keystore is not None:
         seal(session, keystore=keystore, now=checked.occurred_at)
     return entry
 
 
-def append_checked(session: Session, entries: Sequence[CheckedEntry]) -> list[AuditEntry]:
+def append_checked(session: Session, entries: Sequence[CheckedEntry]) -> list[dict[str, Any]]:
     """Chain checked entries, in order, in the caller's transaction (not committed).
 
     Three statements however many entries: take the head (an ``UPDATE … RETURNING``
-    that locks it), insert the entries (one multi-row ``INSERT``), move the head. The
-    answered entries are not loaded into the session.
+    that locks it), insert the entries (one multi-row ``INSERT``), move the head. Answers
+    the inserted rows' column values; nothing is loaded into the session (a batch's
+    entries share one time, hashed once).
     """
     if not entries:
         return []
     session.flush()
     seq, prev_hash = _take_head(session, now=entries[0].occurred_at)
+    hashed_times: dict[datetime, str] = {}
     rows = []
     for checked in entries:
         seq += 1
-        entry = AuditEntry(
-            id=uuid.uuid4(),
-            seq=seq,
-            occurred_at=checked.occurred_at,
-            actor=checked.actor,
-            action=checked.action,
-            subject=checked.subject,
-            details=checked.details,
-            prev_hash=prev_hash,
+        at = checked.occurred_at
+        time = hashed_times.get(at)
+        if time is None:
+            time = hashed_times[at] = hash_time(at)
+        entry_hash = _entry_hash(
+            seq, time, checked.actor, checked.action, checked.subject, checked.details, prev_hash
         )
-        entry.entry_hash = prev_hash = _recomputed_hash(entry)
-        rows.append(entry)
-    session.execute(
-        _INSERT_ENTRIES,
-        [{column: getattr(row, column) for column in _ENTRY_COLUMNS} for row in rows],
-    )
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "seq": seq,
+                "occurred_at": at,
+                "actor": checked.actor,
+                "action": checked.action,
+                "subject": checked.subject,
+                "details": checked.details,
+                "prev_hash": prev_hash,
+                "entry_hash": entry_hash,
+            }
+        )
+        prev_hash = entry_hash
+    session.execute(_INSERT_ENTRIES, rows)
     session.execute(
         _MOVE_HEAD,
         {"to_seq": seq, "to_hash": prev_hash, "to_updated_at": entries[-1].occurred_at},
@@ -312,19 +330,6 @@ _MOVE_HEAD = (
 )
 
 
-_ENTRY_COLUMNS = (
-    "id",
-    "seq",
-    "occurred_at",
-    "actor",
-    "action",
-    "subject",
-    "details",
-    "prev_hash",
-    "entry_hash",
-)
-
-
 @dataclass(frozen=True, slots=True)
 class EntryDraft:
     """One entry of a batch for :func:`append_entries`: all of it but the time."""
@@ -337,7 +342,7 @@ class EntryDraft:
 
 def append_entries(
     session: Session, drafts: Sequence[EntryDraft], *, now: datetime | None = None
-) -> list[AuditEntry]:
+) -> list[dict[str, Any]]:
     """:func:`append_entry` for many entries at once (same checks, one head lock)."""
     return append_checked(
         session,
