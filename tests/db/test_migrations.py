@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, inspect, text
+from sqlalchemy import Engine, MetaData, inspect, text
 
 import identity.models
 import keys.models
@@ -12,7 +14,7 @@ import licenses.models
 import licenses.wallet.models  # its tables join licenses.models.metadata
 import wallet_api.models
 from wallet_api.db import make_engine
-from wallet_api.migrate import current_revisions, head_revisions, upgrade
+from wallet_api.migrate import alembic_config, current_revisions, head_revisions, upgrade
 
 ALL_METADATA = [
     keys.models.metadata,
@@ -72,5 +74,37 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
         with engine.connect() as connection:
             assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def _credential_storage(engine: Engine) -> str:
+    with engine.connect() as connection:
+        return connection.execute(
+            text(
+                "SELECT attstorage::text FROM pg_attribute "
+                "WHERE attrelid = 'licenses_license'::regclass AND attname = 'credential'"
+            )
+        ).scalar_one()
+
+
+def test_credentials_are_stored_without_a_compression_attempt(database_url: str) -> None:
+    """licenses_0003: PostgreSQL stores the credential out of line as it is (EXTERNAL),
+    instead of first trying pglz on base64 text that never shrinks enough; its
+    downgrade restores the default (EXTENDED)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no storage strategies; the migration does nothing there")
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        assert _credential_storage(engine) == "e"
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "licenses_0002")
+        assert _credential_storage(engine) == "x"
+        upgrade(engine)
+        assert _credential_storage(engine) == "e"
+        assert current_revisions(engine) == head_revisions()
     finally:
         engine.dispose()
