@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from licenses.codes import DATA_DIR, RegistryError, validate_credit_code
 from licenses.identifiers import validate_type_code
 from licenses.models import LicenseType
+from licenses.schema_fast_path import FastPath, fast_path_for
 
 SHIPPED_CATALOGUE = DATA_DIR / "license_types.json"
 VALIDITY_KINDS = ("fixed", "permanent", "agency")
@@ -191,24 +192,32 @@ def example_fields(license_type: LicenseType) -> dict[str, Any]:
 #: Validators built for schema objects still held (a batch validates many lines against
 #: the one schema its cached type row holds). Each entry keeps its schema alive, so an
 #: identity match can never be a new object that reuses a freed one's id.
-_VALIDATORS: OrderedDict[int, tuple[dict[str, Any], Draft202012Validator]] = OrderedDict()
+_VALIDATORS: OrderedDict[int, tuple[dict[str, Any], Draft202012Validator, FastPath | None]] = (
+    OrderedDict()
+)
 _VALIDATORS_KEPT = 32
 
 
-def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+def _validator(schema: dict[str, Any]) -> tuple[Draft202012Validator, FastPath | None]:
     hit = _VALIDATORS.get(id(schema))
     if hit is not None and hit[0] is schema:
-        return hit[1]
+        return hit[1], hit[2]
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    _VALIDATORS[id(schema)] = (schema, validator)
+    fast = fast_path_for(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    _VALIDATORS[id(schema)] = (schema, validator, fast)
     while len(_VALIDATORS) > _VALIDATORS_KEPT:
         _VALIDATORS.popitem(last=False)
-    return validator
+    return validator, fast
 
 
 def validate_fields(license_type: LicenseType, fields: Any, *, field: str = "fields") -> None:
-    """Validate subject fields against the type's schema; the error names the first bad field."""
-    validator = _validator(license_type.subject_schema)
+    """Validate subject fields against the type's schema; the error names the first bad field.
+
+    python-jsonschema decides; :mod:`licenses.schema_fast_path` may say "valid" first.
+    """
+    validator, fast = _validator(license_type.subject_schema)
+    if fast is not None and fast.accepts(fields):
+        return
     errors = sorted(validator.iter_errors(fields), key=lambda e: list(e.absolute_path))
     if not errors:
         return
