@@ -18,12 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, insert, select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from licenses.codes import RegistryError
+from licenses.copy_rows import insert_rows
 from licenses.errors import CredentialError
 from licenses.issuance import (
     AuditHook,
@@ -204,10 +205,8 @@ def write_batch(
     is refused. Flushes; the caller commits. Answers each item's refusal or ``None``."""
     try:
         with session.begin_nested():
-            if batch.rows:
-                session.execute(insert(License.__table__), batch.rows)
-            if batch.keys:
-                session.execute(insert(IdempotencyKey.__table__), batch.keys)
+            insert_rows(session, License.__table__, batch.rows)
+            insert_rows(session, IdempotencyKey.__table__, batch.keys)
             write_audit(
                 session,
                 audit,

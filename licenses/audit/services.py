@@ -28,7 +28,7 @@ from typing import Any
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -37,6 +37,7 @@ from licenses.audit.errors import InvalidAuditEntry, InvalidCheckpoint, Sensitiv
 from licenses.audit.models import GENESIS_HASH, HEAD_ID, AuditCheckpoint, AuditEntry, AuditHead
 from licenses.audit.schemas import ChainProblem, ChainReport
 from licenses.codes import InvalidIdNumber, validate_id_number
+from licenses.copy_rows import insert_rows
 
 #: Owner and algorithm of the platform key that signs checkpoints.
 PROVIDER_OWNER = "provider"
@@ -296,7 +297,7 @@ def append_checked(session: Session, entries: Sequence[CheckedEntry]) -> list[di
             }
         )
         prev_hash = entry_hash
-    session.execute(_INSERT_ENTRIES, rows)
+    insert_rows(session, _ENTRIES, rows)
     session.execute(
         _MOVE_HEAD,
         {"to_seq": seq, "to_hash": prev_hash, "to_updated_at": entries[-1].occurred_at},
@@ -312,7 +313,7 @@ def append_checked(session: Session, entries: Sequence[CheckedEntry]) -> list[di
 #: execution, which cost more CPU than the statements themselves (the verify API
 #: appends on every call).
 _HEAD = AuditHead.__table__
-_INSERT_ENTRIES = insert(AuditEntry.__table__)
+_ENTRIES = AuditEntry.__table__
 _TAKE_HEAD = (
     update(_HEAD)
     .where(_HEAD.c.id == HEAD_ID)
