@@ -31,8 +31,9 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     names = list(rows[0])
     connection = session.connection()
     dialect = connection.dialect
+    driver = connection.connection.driver_connection
     if (
-        dialect.name != "postgresql"
+        not isinstance(driver, psycopg.Connection)
         or len(rows) < COPY_MIN_ROWS
         or any(column.default is not None for column in table.c if column.name not in names)
     ):
@@ -46,8 +47,6 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         f"COPY {dialect.identifier_preparer.format_table(table)} "
         f"({', '.join(quote(name) for name in names)}) FROM STDIN"
     )
-    driver = connection.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection)
     session.flush()
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
