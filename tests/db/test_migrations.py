@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -13,6 +12,7 @@ import keys.models
 import licenses.models
 import licenses.wallet.models  # its tables join licenses.models.metadata
 import wallet_api.models
+from tests.support.databases import postgres_schema_url
 from wallet_api.db import make_engine
 from wallet_api.migrate import alembic_config, current_revisions, head_revisions, upgrade
 
@@ -88,23 +88,22 @@ def _credential_storage(engine: Engine) -> str:
         ).scalar_one()
 
 
-def test_credentials_are_stored_without_a_compression_attempt(database_url: str) -> None:
-    """licenses_0003: PostgreSQL stores the credential out of line as it is (EXTERNAL),
-    instead of first trying pglz on base64 text that never shrinks enough; its
-    downgrade restores the default (EXTENDED)."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has no storage strategies; the migration does nothing there")
-    engine = make_engine(database_url)
-    try:
-        upgrade(engine)
-        assert _credential_storage(engine) == "e"
-        with engine.begin() as connection:
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.downgrade(config, "licenses_0002")
-        assert _credential_storage(engine) == "x"
-        upgrade(engine)
-        assert _credential_storage(engine) == "e"
-        assert current_revisions(engine) == head_revisions()
-    finally:
-        engine.dispose()
+def test_credentials_are_stored_without_a_compression_attempt() -> None:
+    """licenses_0003 (PostgreSQL only; SQLite has no storage strategies): the credential
+    is stored out of line as it is (EXTERNAL), instead of first trying pglz on base64
+    text that never shrinks enough; its downgrade restores the default (EXTENDED)."""
+    with postgres_schema_url() as url:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            assert _credential_storage(engine) == "e"
+            with engine.begin() as connection:
+                config = alembic_config()
+                config.attributes["connection"] = connection
+                command.downgrade(config, "licenses_0002")
+            assert _credential_storage(engine) == "x"
+            upgrade(engine)
+            assert _credential_storage(engine) == "e"
+            assert current_revisions(engine) == head_revisions()
+        finally:
+            engine.dispose()
