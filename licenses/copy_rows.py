@@ -12,10 +12,11 @@ constraint raises SQLAlchemy's ``IntegrityError`` as an ``INSERT`` would.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import psycopg
-from sqlalchemy import Table, insert
+from sqlalchemy import Insert, Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,21 +24,28 @@ from sqlalchemy.orm import Session
 COPY_MIN_ROWS = 32
 
 
+@lru_cache(maxsize=16)
+def _insert(table: Table) -> Insert:
+    """The table's ``INSERT``, built once (it was a prebuilt statement before this module)."""
+    return insert(table)
+
+
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (each with the same keys) into ``table`` in the session's
     transaction. Columns not given take their defaults."""
     if not rows:
         return
+    if len(rows) < COPY_MIN_ROWS:  # small appends (the verify API's audit) look no further
+        session.execute(_insert(table), list(rows))
+        return
     names = list(rows[0])
     connection = session.connection()
     dialect = connection.dialect
     driver = connection.connection.driver_connection
-    if (
-        not isinstance(driver, psycopg.Connection)
-        or len(rows) < COPY_MIN_ROWS
-        or any(column.default is not None for column in table.c if column.name not in names)
+    if not isinstance(driver, psycopg.Connection) or any(
+        column.default is not None for column in table.c if column.name not in names
     ):
-        session.execute(insert(table), list(rows))
+        session.execute(_insert(table), list(rows))
         return
     processors = [
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names

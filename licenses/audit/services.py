@@ -264,7 +264,7 @@ def append_checked(session: Session, entries: Sequence[CheckedEntry]) -> list[di
     """Chain checked entries, in order, in the caller's transaction (not committed).
 
     Three statements however many entries: take the head (an ``UPDATE … RETURNING``
-    that locks it), insert the entries (one multi-row ``INSERT``), move the head. Answers
+    that locks it), insert the entries (``licenses.copy_rows.insert_rows``), move the head. Answers
     the inserted rows' column values; nothing is loaded into the session (a batch's
     entries share one time, hashed once).
     """
