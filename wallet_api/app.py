@@ -25,6 +25,7 @@ from licenses.errors import CredentialError
 from wallet_api import problems
 from wallet_api.admission import AdmissionLimit
 from wallet_api.csrf import CsrfError, CsrfProtection
+from wallet_api.direct_answers import DirectAnswers, DirectRequest
 from wallet_api.hot_paths import Endpoint, HotPaths
 from wallet_api.logs import configure_logging
 from wallet_api.metrics import RequestMetrics
@@ -64,6 +65,11 @@ HOT_PATHS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/userinfo"): oidc_routes.userinfo_endpoint,
     ("POST", "/userinfo"): oidc_routes.userinfo_endpoint,
     ("POST", "/introspect"): oidc_routes.introspection_endpoint,
+}
+#: Requests the HTTP protocol hands to these endpoints' own functions without an ASGI task
+#: (wallet_api.direct_answers); each answers only what it can without I/O.
+DIRECT: dict[tuple[str, str], Callable[[StarletteProvider, DirectRequest], Response | None]] = {
+    ("POST", "/introspect"): oidc_routes.introspection_direct,
 }
 #: Answers to ``GET`` of these paths are kept as bytes and written by the HTTP protocol
 #: without the application while they are ready (wallet_api.prebuilt): the same routes'
@@ -157,6 +163,7 @@ class GovwalletAPI(FastAPI):
         #: Made with the middleware: what the HTTP protocol answers without the
         #: application, and the request metrics the workers hold until written.
         self.prebuilt_answers: PrebuiltAnswers | None = None
+        self.direct_answers: DirectAnswers | None = None
         self.request_metrics: RequestMetrics | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
@@ -175,6 +182,11 @@ class GovwalletAPI(FastAPI):
         documents: ProviderDocuments = self.state.provider_documents
         self.prebuilt_answers = PrebuiltAnswers(
             {path: partial(source, documents) for path, source in PREBUILT.items()},
+            headers=context.headers,
+            metrics=context.metrics,
+        )
+        self.direct_answers = DirectAnswers(
+            {key: partial(handler, self.state.provider) for key, handler in DIRECT.items()},
             headers=context.headers,
             metrics=context.metrics,
         )

@@ -16,6 +16,11 @@ request that could go no other way qualifies: HTTP/1.1 keep-alive, no body, no u
 no ``Expect``, nothing before it still being answered on the connection and the
 connection's writes not paused. Anything else, and any document not ready without I/O,
 takes uvicorn's own path to the application.
+
+A request to a path with a direct answer (introspection: :mod:`wallet_api.direct_answers`)
+that qualifies the same way, with a body of a declared length within the limit, is held
+until it is complete and handed to the endpoint's own function; when that declines (the
+answer needs I/O) the request is given to uvicorn as it arrived: headers, body, end.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from wallet_api.direct_answers import MAX_BODY_BYTES, DirectAnswers
 
 
 class CoalescingTransport:
@@ -81,10 +88,19 @@ class PrebuiltSource(Protocol):
 def prebuilt_source(app: Any) -> PrebuiltSource | None:
     """The prebuilt answers of the application under uvicorn's wrappers, once it has them
     (the application makes them when it builds its middleware, on its first call)."""
+    return _offered(app, "prebuilt_answers")  # type: ignore[no-any-return]
+
+
+def direct_source(app: Any) -> DirectAnswers | None:
+    """The direct answers of the application under uvicorn's wrappers, once it has them."""
+    return _offered(app, "direct_answers")  # type: ignore[no-any-return]
+
+
+def _offered(app: Any, name: str) -> Any:
     for _ in range(8):  # uvicorn wraps the application in a middleware or two
-        answers = getattr(app, "prebuilt_answers", None)
-        if answers is not None:
-            return answers  # type: ignore[no-any-return]
+        offered = getattr(app, name, None)
+        if offered is not None:
+            return offered
         app = getattr(app, "app", None)
         if app is None:
             break
@@ -112,46 +128,64 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         coalescing = CoalescingTransport(transport, self.loop)
         self._prebuilt_answer: bytes | None = None
         self._prebuilt: PrebuiltSource | None = None
+        self._direct: DirectAnswers | None = None
+        #: The body of a request held for a direct answer (None: no such request).
+        self._direct_body: list[bytes] | None = None
         super().connection_made(coalescing)  # type: ignore[arg-type]
 
     def on_headers_complete(self) -> None:
         # A request has begun: no keep-alive timeout may run while it is served (a
         # prebuilt answer earlier in the same read armed one).
         self._unset_keepalive_if_required()
-        answer = self._prebuilt_for_request()
-        if answer is None:
-            super().on_headers_complete()
-        else:
-            self._prebuilt_answer = answer
+        if self._may_skip_application():
+            method = self.parser.get_method()
+            if method == b"GET":
+                self._prebuilt_answer = self._prebuilt_for_request()
+                if self._prebuilt_answer is not None:
+                    return
+            if self._direct_may_answer(method):
+                self._direct_body = []
+                return
+        super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
-        if self._prebuilt_answer is None:  # a prebuilt answer is only for a bodiless request
+        if self._direct_body is not None:
+            self._direct_body.append(body)
+        elif self._prebuilt_answer is None:  # a prebuilt answer is only for a bodiless request
             super().on_body(body)
 
     def on_message_complete(self) -> None:
+        if self._direct_body is not None:
+            self._direct_message_complete()
+            return
         answer = self._prebuilt_answer
         if answer is None:
             super().on_message_complete()
             return
         self._prebuilt_answer = None
+        self._write_answer(answer)
+
+    def _write_answer(self, answer: bytes) -> None:
         if self.transport.is_closing():
             return
         self.transport.write_now(answer)  # type: ignore[attr-defined]
         self.on_response_complete()
 
-    def _prebuilt_for_request(self) -> bytes | None:
+    def _may_skip_application(self) -> bool:
+        """A request that could go no other way: HTTP/1.1 keep-alive, no upgrade, no
+        ``Expect``, nothing before it still being answered, writes not paused."""
         parser = self.parser
-        if (
-            parser.get_method() != b"GET"
-            or parser.get_http_version() != "1.1"
+        return not (
+            parser.get_http_version() != "1.1"
             or not parser.should_keep_alive()
             or parser.should_upgrade()
             or self.expect_100_continue
             or self.pipeline
             or (self.cycle is not None and not self.cycle.response_complete)
             or self.flow.write_paused
-        ):
-            return None
+        )
+
+    def _prebuilt_for_request(self) -> bytes | None:
         for name, _ in self.headers:
             if name == b"content-length" or name == b"transfer-encoding":
                 return None
@@ -163,3 +197,45 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         return source.answer(
             self.url, self.headers, _server_header_lines(self.server_state.default_headers)
         )
+
+    def _direct_may_answer(self, method: bytes) -> bool:
+        """A request for a direct answer: its path has one, and its body has a length
+        within :data:`~wallet_api.direct_answers.MAX_BODY_BYTES` (not chunked)."""
+        source = self._direct
+        if source is None:
+            source = self._direct = direct_source(self.app)
+            if source is None:
+                return False
+        if not source.takes(method, self.url):
+            return False
+        length = None
+        for name, value in self.headers:
+            if name == b"transfer-encoding":
+                return False
+            if name == b"content-length":
+                if length is not None or not value.isdigit():
+                    return False
+                length = int(value)
+        return length is None or length <= MAX_BODY_BYTES
+
+    def _direct_message_complete(self) -> None:
+        body_parts, self._direct_body = self._direct_body or [], None
+        body = b"".join(body_parts)
+        source = self._direct
+        answer = None
+        if source is not None:
+            answer = source.answer(
+                self.parser.get_method(),
+                self.url,
+                self.headers,
+                body,
+                _server_header_lines(self.server_state.default_headers),
+            )
+        if answer is not None:
+            self._write_answer(answer)
+            return
+        # The application answers: the request is given to uvicorn as it arrived.
+        super().on_headers_complete()
+        if body:
+            super().on_body(body)
+        super().on_message_complete()

@@ -26,7 +26,7 @@ from authlib.oauth2.rfc6749.errors import (
 from fastapi import Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, Headers
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
@@ -194,17 +194,44 @@ async def read_request(
         data: FormData = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
         form = [(k, v) for k, v in data.multi_items() if isinstance(v, str)]
     # From the ASGI scope: building Starlette's URL and QueryParams costs more than this.
-    query_string = request.scope["query_string"].decode("latin-1")
-    query = _pairs(query_string) if query_string else []
-    uri = issuer + request.scope["path"] + (f"?{query_string}" if query_string else "")
-    return StarletteOAuth2Request(
+    return oauth_request(
         method=request.method,
-        uri=uri,
-        headers=request.headers,  # case-insensitive, as Authlib expects
-        query=query,
+        path=request.scope["path"],
+        query_string=request.scope["query_string"].decode("latin-1"),
+        headers=request.headers,
         form=form,
         db=db,
+        issuer=issuer,
     )
+
+
+def oauth_request(
+    *,
+    method: str,
+    path: str,
+    query_string: str,
+    headers: Headers,
+    form: list[tuple[str, str]],
+    db: Session | None,
+    issuer: str,
+) -> StarletteOAuth2Request:
+    """Authlib's request from a request already read; the URI is rebuilt on the issuer.
+
+    ``headers`` are case-insensitive, as Authlib expects (it asks for ``Authorization``).
+    """
+    query = _pairs(query_string) if query_string else []
+    uri = issuer + path + (f"?{query_string}" if query_string else "")
+    return StarletteOAuth2Request(
+        method=method, uri=uri, headers=headers, query=query, form=form, db=db
+    )
+
+
+def urlencoded_form(headers: Headers, body: bytes) -> list[tuple[str, str]] | None:
+    """The parameters of an ``application/x-www-form-urlencoded`` body; None when the
+    body is of another type (which only the application reads)."""
+    if not headers.get("content-type", "").startswith(URLENCODED):
+        return None
+    return _urlencoded(body)
 
 
 async def read_body(request: Request, *, limit: int = MAX_BODY_BYTES) -> bytes:

@@ -23,10 +23,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from http import HTTPStatus
 
 from starlette.responses import Response
 
+from wallet_api.direct_answers import head_lines
 from wallet_api.metrics import RequestMetrics
 from wallet_api.middleware import ResponseHeaders, access_log, request_id_for
 
@@ -89,12 +89,7 @@ def _wire_form(response: Response, rules: ResponseHeaders) -> _Wire:
     """``response`` as HTTP/1.1 bytes, with what the request middleware would add."""
     headers = list(response.raw_headers)
     headers.extend(rules.added_to(headers))
-    lines = [
-        b"HTTP/1.1 %d %s\r\n"
-        % (response.status_code, HTTPStatus(response.status_code).phrase.encode())
-    ]
-    for name, value in headers:
-        if any(c in name + value for c in (b"\r", b"\n")):
-            raise ValueError(f"a header of a prebuilt answer holds a line break: {name!r}")
-        lines.append(name + b": " + value + b"\r\n")
-    return _Wire(source=response, head=b"".join(lines), body=bytes(response.body))
+    head = head_lines(response.status_code, headers)
+    if head is None:
+        raise ValueError(f"a header of the prebuilt answer {response!r} holds a line break")
+    return _Wire(source=response, head=head, body=bytes(response.body))

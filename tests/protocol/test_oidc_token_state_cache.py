@@ -191,6 +191,36 @@ def test_introspection_stays_exact_and_per_client(pg_server: LiveServer) -> None
     assert _introspect(pg_server, client, token["access_token"]) == {"active": False}
 
 
+def test_an_introspection_answered_from_the_cache_is_the_applications_answer(
+    pg_server: LiveServer,
+) -> None:
+    """The first introspection goes through the application (it reads the database); the
+    ones after it are answered by the HTTP protocol from the cache (wallet_api.direct_answers),
+    on one keep-alive connection as a resource server sends them: the same answer."""
+    token = _token(pg_server, "110101199003070134")
+    client = token["client"]
+    with httpx.Client(base_url=pg_server.base_url) as http:
+        answers = [
+            http.post(
+                "/introspect",
+                data={"token": token["access_token"]},
+                auth=(client.client_id, client.client_secret),
+                headers={"x-request-id": f"introspect-{n:04d}"},
+            )
+            for n in range(3)
+        ]
+    first, *later = answers
+    assert first.json()["active"] is True
+    for n, answer in enumerate(later, start=1):
+        assert answer.status_code == first.status_code == 200
+        assert answer.content == first.content
+        assert answer.headers["x-request-id"] == f"introspect-{n:04d}"
+        ignored = {"date", "x-request-id"}
+        assert {k: v for k, v in answer.headers.items() if k not in ignored} == {
+            k: v for k, v in first.headers.items() if k not in ignored
+        }
+
+
 def test_introspection_sees_a_revocation_made_elsewhere(pg_server: LiveServer) -> None:
     token = _token(pg_server, "650102201206150072")
     client = token["client"]

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import Headers
 
 from identity.models import Citizen
 from identity.oidc import services as oidc_services
@@ -22,6 +23,7 @@ from identity.oidc.models import IssuedToken, RevokedAccessToken
 from identity.oidc.scopes import IDCARD, OPENID
 from identity.oidc.tokens import REVOKED, AccessTokenClaims
 from wallet_api.deps import ProviderDep, SessionDep, SettingsDep, SignInDep, provider_of
+from wallet_api.direct_answers import DirectRequest
 from wallet_api.oauth_bearer import bearer_token, extract_bearer, invalid_token
 from wallet_api.oauth_documents import ProviderDocuments
 from wallet_api.oauth_flow import authorize
@@ -30,10 +32,12 @@ from wallet_api.oauth_server import (
     StarletteOAuth2Request,
     StarletteProvider,
     invalid_request,
+    oauth_request,
     read_json_request,
     read_request,
     run,
     token_response,
+    urlencoded_form,
 )
 from wallet_api.problems import Problem
 from wallet_api.responses import JSONResponse
@@ -154,12 +158,41 @@ def _userinfo_claims(
 async def introspection_endpoint(request: Request) -> Response:
     provider = provider_of(request)
     oauth = await read_request(request, None, issuer=provider.config.issuer)
+    answer = _introspection_from_memory(provider, oauth)
+    if answer is not None:
+        return answer
+    return await run(_introspection, provider, oauth)
+
+
+def introspection_direct(provider: StarletteProvider, request: DirectRequest) -> Response | None:
+    """The endpoint's answer without an ASGI task (wallet_api.direct_answers) when it
+    needs no I/O; None sends the request through the application."""
+    headers = Headers(raw=request.headers)
+    form = urlencoded_form(headers, request.body)
+    if form is None:
+        return None
+    oauth = oauth_request(
+        method="POST",
+        path=request.path,
+        query_string="",
+        headers=headers,
+        form=form,
+        db=None,
+        issuer=provider.config.issuer,
+    )
+    return _introspection_from_memory(provider, oauth)
+
+
+def _introspection_from_memory(
+    provider: StarletteProvider, oauth: StarletteOAuth2Request
+) -> Response | None:
+    """The answer when the token is in the token-state cache, known valid and unrevoked
+    (identity.oidc.token_state): no query, no thread. None when it is not."""
     token = oauth.form.get("token")
     oauth.cached_token = provider.token_state.get(token) if token else None
-    if oauth.cached_token is not None:
-        # Known valid and unrevoked (identity.oidc.token_state): no query, no thread.
-        return _introspection_response(provider, oauth)
-    return await run(_introspection, provider, oauth)
+    if oauth.cached_token is None:
+        return None
+    return _introspection_response(provider, oauth)
 
 
 def _introspection(provider: StarletteProvider, oauth: StarletteOAuth2Request) -> Response:

@@ -16,24 +16,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.support.raw_http import counted_and_timed, parse_answer
 from wallet_api.runtime import PROVIDER_OWNER, Runtime
 
 DOCUMENTS = ("/.well-known/openid-configuration", "/jwks.json")
 DATE = b"date: Sun, 06 Dec 2026 12:00:00 GMT\r\n"
-
-
-def _parse(raw: bytes) -> tuple[int, dict[str, str], bytes, bytes]:
-    """One HTTP/1.1 answer off the front of ``raw``: status, headers, body, the rest."""
-    head, _, rest = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ")[1])
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        assert name.lower() not in headers, f"{name} twice"
-        headers[name.lower()] = value.strip()
-    length = int(headers.get("content-length", "0"))
-    return status, headers, rest[:length], rest[length:]
 
 
 def _answer(client: TestClient, path: str, headers: list[tuple[bytes, bytes]] | None = None):
@@ -48,7 +35,7 @@ def test_a_prebuilt_answer_is_the_applications_own(client: TestClient) -> None:
         through_app = client.get(path)
         raw = _answer(client, path)
         assert raw is not None
-        status, headers, body, rest = _parse(raw)
+        status, headers, body, rest = parse_answer(raw)
         assert rest == b""
         assert status == through_app.status_code == 200
         assert body == through_app.content
@@ -62,9 +49,9 @@ def test_a_prebuilt_answer_is_the_applications_own(client: TestClient) -> None:
 def test_the_callers_request_id_is_kept_and_a_bad_one_replaced(client: TestClient) -> None:
     client.get("/jwks.json")  # the first answer after start reads the key set
     raw = _answer(client, "/jwks.json", [(b"x-request-id", b"balancer-0001")])
-    assert _parse(raw)[1]["x-request-id"] == "balancer-0001"  # type: ignore[arg-type]
+    assert parse_answer(raw)[1]["x-request-id"] == "balancer-0001"  # type: ignore[arg-type]
     raw = _answer(client, "/jwks.json", [(b"x-request-id", b"bad id\x7f")])
-    assert re.fullmatch(r"[0-9a-f]{16}", _parse(raw)[1]["x-request-id"])  # type: ignore[arg-type]
+    assert re.fullmatch(r"[0-9a-f]{16}", parse_answer(raw)[1]["x-request-id"])  # type: ignore[arg-type]
 
 
 def test_only_exact_paths_of_the_documents_are_prebuilt(client: TestClient) -> None:
@@ -77,7 +64,7 @@ def test_after_a_rotation_the_key_set_goes_through_the_application_then_is_prebu
     client: TestClient, runtime: Runtime
 ) -> None:
     client.get("/jwks.json")
-    before = _parse(_answer(client, "/jwks.json"))[2]  # type: ignore[arg-type]
+    before = parse_answer(_answer(client, "/jwks.json"))[2]  # type: ignore[arg-type]
     with runtime.sessions() as session:
         runtime.keystore.rotate(
             session, owner=PROVIDER_OWNER, alg="ES256", retain_for=timedelta(days=1)
@@ -85,7 +72,7 @@ def test_after_a_rotation_the_key_set_goes_through_the_application_then_is_prebu
         session.commit()
     assert _answer(client, "/jwks.json") is None  # not ready without reading the database
     fresh = client.get("/jwks.json")  # the application reads the set again
-    after = _parse(_answer(client, "/jwks.json"))[2]  # type: ignore[arg-type]
+    after = parse_answer(_answer(client, "/jwks.json"))[2]  # type: ignore[arg-type]
     assert after == fresh.content != before
     assert len(fresh.json()["keys"]) == len(json.loads(before)["keys"]) + 1
 
@@ -100,21 +87,8 @@ def test_with_the_access_log_on_every_request_goes_through_the_application(
 
 
 def test_prebuilt_answers_are_counted_not_timed(client: TestClient) -> None:
-    series = '{method="GET",route="/jwks.json"'
-    counter = re.compile(
-        rf"^govwallet_http_requests_total{re.escape(series)},status=\"200\"}} (\S+)$", re.MULTILINE
-    )
-    timed = re.compile(
-        rf"^govwallet_http_request_duration_seconds_count{re.escape(series)}}} (\S+)$",
-        re.MULTILINE,
-    )
-
     def metrics() -> tuple[float, float]:
-        text = client.get("/metrics").text
-        return tuple(  # type: ignore[return-value]
-            float(found.group(1)) if (found := pattern.search(text)) else 0.0
-            for pattern in (counter, timed)
-        )
+        return counted_and_timed(client.get("/metrics").text, "GET", "/jwks.json", 200)
 
     client.get("/jwks.json")
     answered, through_application = metrics()
@@ -141,7 +115,7 @@ def _exchange(base_url: str, payload: bytes, answers: int, timeout: float = 10.0
             raw += chunk
             parsed, rest = [], raw
             while b"\r\n\r\n" in rest:
-                status, headers, body, after = _parse(rest)
+                status, headers, body, after = parse_answer(rest)
                 if len(body) < int(headers.get("content-length", "0")):
                     break
                 parsed.append((status, headers, body))
@@ -211,21 +185,9 @@ def test_requests_that_do_not_qualify_are_answered_by_the_application(server) ->
 def test_prebuilt_answers_show_in_the_metrics(server) -> None:
     import httpx
 
-    counter = re.compile(
-        r'^govwallet_http_requests_total\{method="GET",route="/jwks.json",status="200"\} (\S+)$',
-        re.MULTILINE,
-    )
-    timed = re.compile(
-        r'^govwallet_http_request_duration_seconds_count\{method="GET",route="/jwks.json"\} (\S+)$',
-        re.MULTILINE,
-    )
-
     def metrics() -> tuple[float, float]:
         text = httpx.get(f"{server.base_url}/metrics").text
-        return tuple(  # type: ignore[return-value]
-            float(found.group(1)) if (found := pattern.search(text)) else 0.0
-            for pattern in (counter, timed)
-        )
+        return counted_and_timed(text, "GET", "/jwks.json", 200)
 
     assert len(_exchange(server.base_url, _get("/jwks.json"), 1)) == 1  # reads the key set
     deadline = time.monotonic() + 5

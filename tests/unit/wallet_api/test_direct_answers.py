@@ -1,0 +1,354 @@
+"""Requests answered by an endpoint's own function without an ASGI task
+(wallet_api.direct_answers): the application's own answer, headers, request id and
+metrics; and the application's path, with the request intact, for everything else."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from starlette.responses import JSONResponse, Response
+from uvicorn.server import ServerState
+
+from identity.oidc.models import OAuthClient
+from identity.oidc.services import register_client
+from tests.support.raw_http import counted_and_timed, parse_answer
+from wallet_api.app import create_app
+from wallet_api.direct_answers import MAX_BODY_BYTES, DirectAnswers, DirectRequest
+from wallet_api.http_protocol import CoalescingHttpToolsProtocol
+from wallet_api.metrics import RequestMetrics
+from wallet_api.middleware import ResponseHeaders
+from wallet_api.runtime import Runtime
+
+DATE = b"date: Mon, 07 Dec 2026 03:00:00 GMT\r\n"
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+# -- introspection through the whole application ----------------------------------------
+
+
+@pytest.fixture
+def agency(runtime: Runtime) -> Iterator[tuple[str, str]]:
+    with runtime.transaction() as session:
+        row, secret = register_client(
+            session,
+            name="Direct answers agency",
+            redirect_uris=[],
+            grant_types=["client_credentials"],
+            scopes=["licenses:verify"],
+            master=runtime.settings.master_secret,
+        )
+        client_id = row.client_id
+    assert secret is not None
+    yield client_id, secret
+    with runtime.transaction() as session:
+        session.delete(session.scalars(select(OAuthClient).filter_by(client_id=client_id)).one())
+
+
+@pytest.fixture
+def live_client(runtime: Runtime) -> Iterator[TestClient]:
+    """The application with its token-state cache live, as with a connected feed."""
+    with TestClient(create_app(runtime=runtime), base_url=runtime.settings.issuer_url) as client:
+        client.app.state.provider.token_state.go_live()  # type: ignore[attr-defined]
+        yield client
+
+
+def _access_token(client: TestClient, agency: tuple[str, str]) -> str:
+    answer = client.post(
+        "/token", data={"grant_type": "client_credentials", "scope": "licenses:verify"}, auth=agency
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])
+
+
+def _basic(agency: tuple[str, str]) -> bytes:
+    return b"Basic " + base64.b64encode(f"{agency[0]}:{agency[1]}".encode())
+
+
+def _direct(
+    client: TestClient,
+    body: bytes,
+    headers: list[tuple[bytes, bytes]],
+    target: bytes = b"/introspect",
+) -> bytes | None:
+    answers: DirectAnswers = client.app.direct_answers  # type: ignore[attr-defined]
+
+    async def on_the_loop() -> bytes | None:  # metrics schedule their flush on the loop
+        return answers.answer(b"POST", target, headers, body, DATE)
+
+    return asyncio.run(on_the_loop())
+
+
+def _form_headers(
+    agency: tuple[str, str], *extra: tuple[bytes, bytes]
+) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"host", b"testserver"),
+        (b"authorization", _basic(agency)),
+        (b"content-type", b"application/x-www-form-urlencoded"),
+        *extra,
+    ]
+
+
+def test_a_cached_introspection_is_answered_directly_as_the_application_answers(
+    live_client: TestClient, agency: tuple[str, str]
+) -> None:
+    token = _access_token(live_client, agency)
+    body = f"token={token}".encode()
+    through_app = live_client.post("/introspect", content=body, headers=FORM, auth=agency)
+    assert through_app.status_code == 200
+    assert through_app.json()["active"] is True
+    raw = _direct(live_client, body, _form_headers(agency))
+    assert raw is not None, "the token the application just introspected is cached"
+    status, headers, content, rest = parse_answer(raw)
+    assert rest == b""
+    assert status == 200
+    assert json.loads(content) == through_app.json()
+    assert headers.pop("date") == "Mon, 07 Dec 2026 03:00:00 GMT"
+    assert re.fullmatch(r"[0-9a-f]{16}", headers.pop("x-request-id"))
+    expected = dict(through_app.headers)
+    expected.pop("x-request-id")
+    assert headers == expected  # content type and length, no-store, security headers
+
+
+def test_a_wrong_secret_is_refused_directly_as_the_application_refuses_it(
+    live_client: TestClient, agency: tuple[str, str]
+) -> None:
+    token = _access_token(live_client, agency)
+    body = f"token={token}".encode()
+    live_client.post("/introspect", content=body, headers=FORM, auth=agency)  # now cached
+    wrong = (agency[0], agency[1] + "x")
+    through_app = live_client.post(
+        "/introspect", content=body, headers={**FORM, "x-request-id": "wrong-secret-01"}, auth=wrong
+    )
+    raw = _direct(live_client, body, _form_headers(wrong, (b"x-request-id", b"wrong-secret-01")))
+    assert raw is not None
+    status, headers, content, _ = parse_answer(raw)
+    assert status == through_app.status_code == 401
+    assert json.loads(content) == through_app.json()
+    assert json.loads(content)["error"] == "invalid_client"
+    headers.pop("date")
+    assert headers == dict(through_app.headers)  # the caller's request id kept in both
+
+
+def test_what_needs_the_application_is_left_to_it(
+    live_client: TestClient, agency: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    token = _access_token(live_client, agency)
+    body = f"token={token}".encode()
+    # Not yet introspected, so not cached: the application reads the database.
+    assert _direct(live_client, body, _form_headers(agency)) is None
+    live_client.post("/introspect", content=body, headers=FORM, auth=agency)
+    assert _direct(live_client, body, _form_headers(agency)) is not None
+    # A body of another type, a query, another path, more than 100 parameters (the
+    # application's 400), an unknown token: all the application's.
+    multipart = [h for h in _form_headers(agency) if h[0] != b"content-type"]
+    multipart.append((b"content-type", b"multipart/form-data; boundary=x"))
+    assert _direct(live_client, body, multipart) is None
+    assert _direct(live_client, body, _form_headers(agency), b"/introspect?x=1") is None
+    assert _direct(live_client, body, _form_headers(agency), b"/introspect/") is None
+    many = body + b"".join(b"&f%d=x" % i for i in range(150))
+    assert _direct(live_client, many, _form_headers(agency)) is None
+    assert _direct(live_client, b"token=unknown", _form_headers(agency)) is None
+    # While the access log is on, only the application answers (it writes the log).
+    caplog.set_level(logging.INFO, logger="govwallet.access")
+    assert _direct(live_client, body, _form_headers(agency)) is None
+
+
+def test_direct_answers_are_counted_and_timed(
+    live_client: TestClient, agency: tuple[str, str]
+) -> None:
+    def metrics() -> tuple[float, float]:
+        return counted_and_timed(live_client.get("/metrics").text, "POST", "/introspect", 200)
+
+    token = _access_token(live_client, agency)
+    body = f"token={token}".encode()
+    live_client.post("/introspect", content=body, headers=FORM, auth=agency)
+    before = metrics()
+    for _ in range(3):
+        assert _direct(live_client, body, _form_headers(agency)) is not None
+    assert metrics() == (before[0] + 3, before[1] + 3)
+
+
+# -- the module on its own ---------------------------------------------------------------
+
+
+def _answers(handler: Any) -> DirectAnswers:
+    return DirectAnswers(
+        {("POST", "/x"): handler}, headers=ResponseHeaders(https=True), metrics=RequestMetrics()
+    )
+
+
+def test_a_handler_that_fails_leaves_the_request_to_the_application() -> None:
+    def broken(request: DirectRequest) -> Response:
+        raise RuntimeError("cache on fire")
+
+    assert _answers(broken).answer(b"POST", b"/x", [], b"", DATE) is None
+
+
+def test_a_header_with_a_line_break_is_never_written() -> None:
+    def injected(request: DirectRequest) -> Response:
+        return Response(b"", headers={"x-note": "a\r\nset-cookie: evil=1"})
+
+    assert _answers(injected).answer(b"POST", b"/x", [], b"", DATE) is None
+
+
+# -- the HTTP protocol -------------------------------------------------------------------
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+class _EchoApp:
+    """Answers every request with what it received; offers direct answers for POST /x."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+        self.direct_seen: list[DirectRequest] = []
+
+        def handler(request: DirectRequest) -> Response | None:
+            self.direct_seen.append(request)
+            if request.body.startswith(b"app"):
+                return None
+            return JSONResponse({"direct": request.body.decode()})
+
+        self.direct_answers = _answers(handler)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        seen = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "query": scope["query_string"].decode(),
+            "body": body.decode(),
+        }
+        self.seen.append(seen)
+        await JSONResponse({"app": seen})(scope, receive, send)
+
+
+def _serve(app: _EchoApp, *chunks: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """Feed ``chunks`` to one connection; the answers, parsed."""
+
+    async def scenario() -> bytes:
+        config = uvicorn.Config(
+            app, http=CoalescingHttpToolsProtocol, log_config=None, proxy_headers=False
+        )
+        config.load()
+        protocol = CoalescingHttpToolsProtocol(
+            config=config, server_state=ServerState(), app_state={}
+        )
+        transport = _Transport()
+        protocol.connection_made(transport)  # type: ignore[arg-type]
+        for chunk in chunks:
+            protocol.data_received(chunk)
+            await asyncio.sleep(0)
+        for _ in range(200):  # let the application's tasks finish
+            await asyncio.sleep(0)
+        protocol.connection_lost(None)
+        return b"".join(transport.writes)
+
+    raw = asyncio.run(scenario())
+    answers = []
+    while raw:
+        status, _, body, raw = parse_answer(raw)
+        answers.append((status, json.loads(body)))
+    return answers
+
+
+def _post(target: str, body: bytes, *extra: str, version: str = "1.1") -> bytes:
+    lines = [f"POST {target} HTTP/{version}", "Host: 127.0.0.1", *extra]
+    if not any(line.lower().startswith("transfer-encoding") for line in extra):
+        lines.append(f"Content-Length: {len(body)}")
+    return "\r\n".join([*lines, "", ""]).encode() + body
+
+
+def test_the_protocol_answers_directly_a_body_that_comes_in_pieces() -> None:
+    app = _EchoApp()
+    request = _post("/x", b"token=abcdef")
+    answers = _serve(app, request[:20], request[20:-4], request[-4:])
+    assert answers == [(200, {"direct": "token=abcdef"})]
+    assert app.seen == []
+    assert app.direct_seen[0].method == "POST"
+    assert (b"host", b"127.0.0.1") in app.direct_seen[0].headers
+
+
+def test_a_request_the_handler_declines_reaches_the_application_intact() -> None:
+    app = _EchoApp()
+    answers = _serve(app, _post("/x", b"app=1&token=abc"))
+    assert answers == [
+        (200, {"app": {"method": "POST", "path": "/x", "query": "", "body": "app=1&token=abc"}})
+    ]
+    assert len(app.direct_seen) == 1
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        _post("/x?q=1", b"token=abc"),  # a query
+        _post("/y", b"token=abc"),  # another path
+        _post("/x", b"token=abc", version="1.0"),  # not HTTP/1.1 keep-alive
+        _post("/x", b"token=abc", "Connection: close"),
+        _post("/x", b"9\r\ntoken=abc\r\n0\r\n\r\n", "Transfer-Encoding: chunked"),
+        _post("/x", b"token=" + b"a" * MAX_BODY_BYTES),  # longer than a direct answer reads
+    ],
+    ids=["query", "path", "http10", "close", "chunked", "large"],
+)
+def test_requests_that_do_not_qualify_go_to_the_application(request_bytes: bytes) -> None:
+    app = _EchoApp()
+    answers = _serve(app, request_bytes)
+    assert len(answers) == 1
+    assert "app" in answers[0][1]
+    assert app.seen[0]["body"].startswith("token=")
+    assert app.direct_seen == []
+
+
+def test_pipelined_requests_are_answered_in_order() -> None:
+    app = _EchoApp()
+    answers = _serve(
+        app,
+        _post("/x", b"one")
+        + _post("/y", b"two")  # the application's, between two direct answers
+        + _post("/x", b"three")
+        + _post("/x", b"app-four")  # declined: the application's
+        + _post("/x", b"five"),
+    )
+    bodies = [answer[1].get("direct") or answer[1]["app"]["body"] for answer in answers]
+    assert bodies == ["one", "two", "three", "app-four", "five"]
