@@ -69,6 +69,7 @@ HOT_PATHS: dict[tuple[str, str], Endpoint] = {
 #: Requests the HTTP protocol hands to these endpoints' own functions without an ASGI task
 #: (wallet_api.direct_answers); each answers only what it can without I/O.
 DIRECT: dict[tuple[str, str], Callable[[StarletteProvider, DirectRequest], Response | None]] = {
+    ("POST", "/token"): oidc_routes.token_direct,
     ("POST", "/introspect"): oidc_routes.introspection_direct,
 }
 #: Answers to ``GET`` of these paths are kept as bytes and written by the HTTP protocol

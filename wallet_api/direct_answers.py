@@ -1,25 +1,28 @@
 """Answers the HTTP protocol gets from an endpoint without an ASGI task, when no I/O is needed.
 
-A resource server introspects the same access token again and again; once the token is in
-the token-state cache (identity.oidc.token_state) the answer takes no query and no thread,
-and then most of a request's Python work is the trip through the ASGI machinery: uvicorn's
-scope and task, the middleware, Starlette's request and response objects and uvicorn's
-checks of the response (bench scenario 3, introspection at one connection). The HTTP
-protocol (:mod:`wallet_api.http_protocol`) hands a complete request for one of the paths
-here to :meth:`DirectAnswers.answer` and writes what it returns.
+A resource server introspects the same access token again and again, and an agency asks
+for ``client_credentials`` tokens all day; once the token's state, the client and the
+signing key are cached, the answers take no query and no thread, and then most of a
+request's Python work was the trip through the ASGI machinery: uvicorn's scope and task,
+the middleware, Starlette's request and response objects and uvicorn's checks of the
+response (bench scenarios 2 and 3). The HTTP protocol (:mod:`wallet_api.http_protocol`)
+hands a complete request for one of the paths here to :meth:`DirectAnswers.answer` and
+writes what it returns.
 
 The answer is the endpoint's own: a handler is a function of the endpoint's module that
-the route itself calls for the same case (for introspection
-``routes.oidc._introspection_from_memory``), returning the same
-:class:`~starlette.responses.Response`. Around it this module does what
+the route itself calls for the same case (``routes.oidc._introspection_from_memory``,
+``routes.oidc._client_credentials_from_memory``), returning the same
+:class:`~starlette.responses.Response`; those run inside
+:func:`identity.oidc.memory_only.memory_only`, so a cache miss that would read the
+database declines instead of querying. Around the handler this module does what
 :class:`~wallet_api.middleware.RequestContextMiddleware` does around the application: the
 request id (the caller's, or a new one, also in the log context), the same added headers,
 the request counted and timed in the same metrics. A handler returns None when the
-request needs the application (the token not cached, a body of another type); so does this
-module when the handler raises, so that the application answers the request and handles the
-error as it handles every other; and so does it while the access log is on, which only the
-application writes. A handler must therefore only read: the application may run the same
-request again.
+request needs the application (a cache miss, another grant, a body of another type); so
+does this module when the handler raises, so that the application answers the request and
+handles the error as it handles every other; and so does it while the access log is on,
+which only the application writes. A handler must therefore write nothing: the
+application may run the same request again.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from starlette.datastructures import FormData, Headers
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
+from identity.oidc.memory_only import require_storage
 from identity.oidc.server import Provider
 from identity.oidc.token_state import CachedAnswer
 from wallet_api.problems import Problem
@@ -113,6 +114,7 @@ class StarletteOAuth2Request(OAuth2Request):
         """The request's database session; a deferred one (:meth:`defer_session`) is
         opened here, on first use."""
         if self._db is None and self._open_db is not None:
+            require_storage()
             self._db = self._open_db()
         return self._db
 

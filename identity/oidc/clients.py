@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from identity.oidc.inputs import storable
+from identity.oidc.memory_only import require_storage
 from identity.oidc.models import OAuthClient
 from identity.oidc.scopes import scope_list
 from keys import KeyedDigest
@@ -147,6 +148,7 @@ class ClientRegistry:
             hit = self._cache.get(client_id)
         if hit is not None and hit[1] > now:
             return hit[0]
+        require_storage()
         with self._sessions() as session:
             row = session.scalars(
                 select(OAuthClient).where(OAuthClient.client_id == client_id)

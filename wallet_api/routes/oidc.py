@@ -19,6 +19,7 @@ from identity.models import Citizen
 from identity.oidc import services as oidc_services
 from identity.oidc.claims import userinfo_claims
 from identity.oidc.errors import InvalidClientMetadata
+from identity.oidc.memory_only import NeedsStorage, memory_only
 from identity.oidc.models import IssuedToken, RevokedAccessToken
 from identity.oidc.scopes import IDCARD, OPENID
 from identity.oidc.tokens import REVOKED, AccessTokenClaims
@@ -75,10 +76,32 @@ async def authorization_decision(
 async def token_endpoint(request: Request) -> Response:
     provider = provider_of(request)
     oauth = await read_request(request, None, issuer=provider.config.issuer)
-    if oauth.payload.data.get("grant_type") == "client_credentials":
-        # CPU only (cached client, cached key, no database write): no thread-pool hop.
-        return token_response(provider, oauth)
+    answer = _client_credentials_from_memory(provider, oauth)
+    if answer is not None:
+        return answer
     return await run(token_response, provider, oauth)
+
+
+def token_direct(provider: StarletteProvider, request: DirectRequest) -> Response | None:
+    """The token endpoint's answer without an ASGI task (wallet_api.direct_answers) when it
+    needs no I/O; None sends the request through the application."""
+    oauth = _direct_oauth_request(provider, request)
+    return None if oauth is None else _client_credentials_from_memory(provider, oauth)
+
+
+def _client_credentials_from_memory(
+    provider: StarletteProvider, oauth: StarletteOAuth2Request
+) -> Response | None:
+    """A ``client_credentials`` answer while the client and the signing key are cached:
+    CPU only (the token is a JWT, nothing is written), so no thread-pool hop. None for
+    any other grant, and when the database would be read (identity.oidc.memory_only)."""
+    if oauth.payload.data.get("grant_type") != "client_credentials":
+        return None
+    try:
+        with memory_only():
+            return token_response(provider, oauth)
+    except NeedsStorage:
+        return None
 
 
 @router.get("/userinfo", summary="UserInfo endpoint", operation_id="userinfo_get")
@@ -167,12 +190,37 @@ async def introspection_endpoint(request: Request) -> Response:
 def introspection_direct(provider: StarletteProvider, request: DirectRequest) -> Response | None:
     """The endpoint's answer without an ASGI task (wallet_api.direct_answers) when it
     needs no I/O; None sends the request through the application."""
+    oauth = _direct_oauth_request(provider, request)
+    return None if oauth is None else _introspection_from_memory(provider, oauth)
+
+
+def _introspection_from_memory(
+    provider: StarletteProvider, oauth: StarletteOAuth2Request
+) -> Response | None:
+    """The answer when the token is in the token-state cache, known valid and unrevoked
+    (identity.oidc.token_state), and the client is cached: no query, no thread. None
+    when the database would be read (identity.oidc.memory_only)."""
+    token = oauth.form.get("token")
+    oauth.cached_token = provider.token_state.get(token) if token else None
+    if oauth.cached_token is None:
+        return None
+    try:
+        with memory_only():
+            return _introspection_response(provider, oauth)
+    except NeedsStorage:
+        return None
+
+
+def _direct_oauth_request(
+    provider: StarletteProvider, request: DirectRequest
+) -> StarletteOAuth2Request | None:
+    """Authlib's request for a direct answer; None for a body that is not url-encoded."""
     headers = Headers(raw=request.headers)
     form = urlencoded_form(headers, request.body)
     if form is None:
         return None
-    oauth = oauth_request(
-        method="POST",
+    return oauth_request(
+        method=request.method,
         path=request.path,
         query_string="",
         headers=headers,
@@ -180,19 +228,6 @@ def introspection_direct(provider: StarletteProvider, request: DirectRequest) ->
         db=None,
         issuer=provider.config.issuer,
     )
-    return _introspection_from_memory(provider, oauth)
-
-
-def _introspection_from_memory(
-    provider: StarletteProvider, oauth: StarletteOAuth2Request
-) -> Response | None:
-    """The answer when the token is in the token-state cache, known valid and unrevoked
-    (identity.oidc.token_state): no query, no thread. None when it is not."""
-    token = oauth.form.get("token")
-    oauth.cached_token = provider.token_state.get(token) if token else None
-    if oauth.cached_token is None:
-        return None
-    return _introspection_response(provider, oauth)
 
 
 def _introspection(provider: StarletteProvider, oauth: StarletteOAuth2Request) -> Response:

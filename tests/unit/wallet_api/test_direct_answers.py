@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from wallet_api.direct_answers import MAX_BODY_BYTES, DirectAnswers, DirectReque
 from wallet_api.http_protocol import CoalescingHttpToolsProtocol
 from wallet_api.metrics import RequestMetrics
 from wallet_api.middleware import ResponseHeaders
-from wallet_api.runtime import Runtime
+from wallet_api.runtime import PROVIDER_OWNER, Runtime
 
 DATE = b"date: Mon, 07 Dec 2026 03:00:00 GMT\r\n"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -177,6 +178,60 @@ def test_direct_answers_are_counted_and_timed(
     for _ in range(3):
         assert _direct(live_client, body, _form_headers(agency)) is not None
     assert metrics() == (before[0] + 3, before[1] + 3)
+
+
+TOKEN_BODY = b"grant_type=client_credentials&scope=licenses%3Averify"
+
+
+def test_a_client_credentials_token_is_issued_directly_as_the_application_issues_it(
+    live_client: TestClient, agency: tuple[str, str]
+) -> None:
+    through_app = live_client.post("/token", content=TOKEN_BODY, headers=FORM, auth=agency)
+    assert through_app.status_code == 200  # the client and the signing key are now cached
+    raw = _direct(live_client, TOKEN_BODY, _form_headers(agency), b"/token")
+    assert raw is not None
+    status, headers, content, rest = parse_answer(raw)
+    assert (status, rest) == (200, b"")
+    issued = json.loads(content)
+    expected = through_app.json()
+    assert issued.keys() == expected.keys()
+    assert issued["access_token"] != expected["access_token"]
+    assert {k: v for k, v in issued.items() if k != "access_token"} == {
+        k: v for k, v in expected.items() if k != "access_token"
+    }
+    ignored = {"date", "x-request-id", "content-length"}
+    assert {k: v for k, v in headers.items() if k not in ignored} == {
+        k: v for k, v in through_app.headers.items() if k not in ignored
+    }
+    # The token is a real one: the application's introspection finds it active.
+    found = live_client.post(
+        "/introspect", data={"token": issued["access_token"]}, auth=agency
+    ).json()
+    assert found["active"] is True
+    assert found["client_id"] == agency[0]
+
+
+def test_what_the_token_endpoint_needs_storage_for_is_left_to_the_application(
+    live_client: TestClient, agency: tuple[str, str], runtime: Runtime
+) -> None:
+    # The client is not cached yet: its lookup would be a query.
+    assert _direct(live_client, TOKEN_BODY, _form_headers(agency), b"/token") is None
+    assert live_client.post("/token", content=TOKEN_BODY, headers=FORM, auth=agency).is_success
+    assert _direct(live_client, TOKEN_BODY, _form_headers(agency), b"/token") is not None
+    # A rotation drops the cached signing key: loading the new one is a query.
+    with runtime.sessions() as session:
+        runtime.keystore.rotate(
+            session, owner=PROVIDER_OWNER, alg="ES256", retain_for=timedelta(days=1)
+        )
+        session.commit()
+    assert _direct(live_client, TOKEN_BODY, _form_headers(agency), b"/token") is None
+    assert live_client.post("/token", content=TOKEN_BODY, headers=FORM, auth=agency).is_success
+    assert _direct(live_client, TOKEN_BODY, _form_headers(agency), b"/token") is not None
+    # Every other grant reads or writes the database.
+    code = b"grant_type=authorization_code&code=abc&redirect_uri=https%3A%2F%2Frp.example%2Fcb"
+    assert _direct(live_client, code, _form_headers(agency), b"/token") is None
+    refresh = b"grant_type=refresh_token&refresh_token=abc"
+    assert _direct(live_client, refresh, _form_headers(agency), b"/token") is None
 
 
 # -- the module on its own ---------------------------------------------------------------

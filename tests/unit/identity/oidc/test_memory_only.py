@@ -1,0 +1,45 @@
+"""Inside ``memory_only`` a cache miss that would read the database raises ``NeedsStorage``
+instead (identity.oidc.memory_only): nothing on the event loop waits on a query."""
+
+from __future__ import annotations
+
+import pytest
+
+from identity.oidc.memory_only import NeedsStorage, memory_only
+from wallet_api.oauth_server import StarletteOAuth2Request
+
+
+def test_an_uncached_client_needs_storage_and_a_cached_one_does_not(provider, make_client) -> None:  # type: ignore[no-untyped-def]
+    row, _ = make_client()
+    with memory_only(), pytest.raises(NeedsStorage):
+        provider.clients.get(row.client_id)
+    assert provider.clients.get(row.client_id).client_id == row.client_id  # read, cached
+    with memory_only():
+        assert provider.clients.get(row.client_id).client_id == row.client_id
+        assert provider.clients.get("gw-" + "x" * 80) is None  # not storable: no lookup
+    provider.clients.invalidate(row.client_id)
+    with memory_only(), pytest.raises(NeedsStorage):
+        provider.clients.get(row.client_id)
+
+
+def test_a_deferred_session_is_not_opened_in_memory_only_work() -> None:
+    opened: list[str] = []
+    request = StarletteOAuth2Request(
+        method="POST", uri="https://id.example/token", headers={}, query=[], form=[], db=None
+    )
+    request.defer_session(lambda: opened.append("session") or "session")  # type: ignore[arg-type,func-returns-value]
+    with memory_only(), pytest.raises(NeedsStorage):
+        _ = request.db
+    assert opened == []
+    assert request.db == "session"  # outside, the session opens on first use
+    assert opened == ["session"]
+
+
+def test_memory_only_ends_with_its_block_even_on_an_error() -> None:
+    request = StarletteOAuth2Request(
+        method="POST", uri="https://id.example/token", headers={}, query=[], form=[], db=None
+    )
+    request.defer_session(lambda: "session")  # type: ignore[arg-type,return-value]
+    with pytest.raises(RuntimeError), memory_only():
+        raise RuntimeError("boom")
+    assert request.db == "session"
