@@ -25,7 +25,7 @@ from licenses.errors import CredentialError
 from wallet_api import problems
 from wallet_api.admission import AdmissionLimit
 from wallet_api.csrf import CsrfError, CsrfProtection
-from wallet_api.direct_answers import DirectAnswers, DirectRequest
+from wallet_api.direct_answers import DirectAnswers
 from wallet_api.hot_paths import Endpoint, HotPaths
 from wallet_api.logs import configure_logging
 from wallet_api.metrics import RequestMetrics
@@ -68,8 +68,9 @@ HOT_PATHS: dict[tuple[str, str], Endpoint] = {
 }
 #: Requests the HTTP protocol hands to these endpoints' own functions without an ASGI task
 #: (wallet_api.direct_answers); each answers only what it can without I/O.
-DIRECT: dict[tuple[str, str], Callable[[StarletteProvider, DirectRequest], Response | None]] = {
+DIRECT: dict[tuple[str, str], oidc_routes.DirectHandler] = {
     ("POST", "/token"): oidc_routes.token_direct,
+    ("GET", "/userinfo"): oidc_routes.userinfo_direct,
     ("POST", "/introspect"): oidc_routes.introspection_direct,
 }
 #: Answers to ``GET`` of these paths are kept as bytes and written by the HTTP protocol

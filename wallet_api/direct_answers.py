@@ -1,7 +1,8 @@
 """Answers the HTTP protocol gets from an endpoint without an ASGI task, when no I/O is needed.
 
-A resource server introspects the same access token again and again, and an agency asks
-for ``client_credentials`` tokens all day; once the token's state, the client and the
+A resource server introspects the same access token again and again, a platform reads
+userinfo with it, and an agency asks for ``client_credentials`` tokens all day; once the
+token's state, the client and the
 signing key are cached, the answers take no query and no thread, and then most of a
 request's Python work was the trip through the ASGI machinery: uvicorn's scope and task,
 the middleware, Starlette's request and response objects and uvicorn's checks of the
@@ -11,7 +12,7 @@ writes what it returns.
 
 The answer is the endpoint's own: a handler is a function of the endpoint's module that
 the route itself calls for the same case (``routes.oidc._introspection_from_memory``,
-``routes.oidc._client_credentials_from_memory``), returning the same
+``_client_credentials_from_memory``, ``_userinfo_from_memory``), returning the same
 :class:`~starlette.responses.Response`; those run inside
 :func:`identity.oidc.memory_only.memory_only`, so a cache miss that would read the
 database declines instead of querying. Around the handler this module does what

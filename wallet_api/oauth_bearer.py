@@ -5,7 +5,7 @@ https://www.rfc-editor.org/rfc/rfc6750
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -24,7 +24,12 @@ def _challenge(error: str, description: str, scope: str = "") -> dict[str, str]:
 
 def extract_bearer(request: Request, form_token: str | None = None) -> str | None:
     """§2.1 Authorization header, or §2.2 form body (``access_token``) — never both."""
-    header = request.headers.get("authorization", "")
+    return bearer_in(request.headers, form_token)
+
+
+def bearer_in(headers: Mapping[str, str], form_token: str | None = None) -> str | None:
+    """:func:`extract_bearer` from the request's (case-insensitive) headers."""
+    header = headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     header_token = value.strip() if scheme.lower() == "bearer" and value.strip() else None
     if header_token and form_token:

@@ -221,6 +221,25 @@ def test_an_introspection_answered_from_the_cache_is_the_applications_answer(
         }
 
 
+def test_a_userinfo_answer_from_the_cache_is_the_applications_answer(
+    pg_server: LiveServer,
+) -> None:
+    """As for introspection: the first answer through the application, the later ones by
+    the HTTP protocol from the cache, on one keep-alive connection."""
+    token = _token(pg_server, "440106198507212718")
+    bearer = {"Authorization": f"Bearer {token['access_token']}"}
+    with httpx.Client(base_url=pg_server.base_url) as http:
+        first, *later = [http.get("/userinfo", headers=bearer) for _ in range(3)]
+    assert first.json()["name"] == "张三"
+    ignored = {"date", "x-request-id"}
+    for answer in later:
+        assert answer.status_code == 200
+        assert answer.content == first.content
+        assert {k: v for k, v in answer.headers.items() if k not in ignored} == {
+            k: v for k, v in first.headers.items() if k not in ignored
+        }
+
+
 def test_introspection_sees_a_revocation_made_elsewhere(pg_server: LiveServer) -> None:
     token = _token(pg_server, "650102201206150072")
     client = token["client"]

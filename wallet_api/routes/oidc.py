@@ -8,6 +8,7 @@ validated redirect URI), rendered by Authlib; everything else is a problem docum
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -25,7 +26,7 @@ from identity.oidc.scopes import IDCARD, OPENID
 from identity.oidc.tokens import REVOKED, AccessTokenClaims
 from wallet_api.deps import ProviderDep, SessionDep, SettingsDep, SignInDep, provider_of
 from wallet_api.direct_answers import DirectRequest
-from wallet_api.oauth_bearer import bearer_token, extract_bearer, invalid_token
+from wallet_api.oauth_bearer import bearer_in, bearer_token, extract_bearer, invalid_token
 from wallet_api.oauth_documents import ProviderDocuments
 from wallet_api.oauth_flow import authorize
 from wallet_api.oauth_logout import rp_initiated_logout
@@ -82,13 +83,6 @@ async def token_endpoint(request: Request) -> Response:
     return await run(token_response, provider, oauth)
 
 
-def token_direct(provider: StarletteProvider, request: DirectRequest) -> Response | None:
-    """The token endpoint's answer without an ASGI task (wallet_api.direct_answers) when it
-    needs no I/O; None sends the request through the application."""
-    oauth = _direct_oauth_request(provider, request)
-    return None if oauth is None else _client_credentials_from_memory(provider, oauth)
-
-
 def _client_credentials_from_memory(
     provider: StarletteProvider, oauth: StarletteOAuth2Request
 ) -> Response | None:
@@ -114,12 +108,24 @@ async def userinfo_endpoint(request: Request) -> Response:
     ):
         form_token = _text((await request.form(max_files=0, max_fields=10)).get("access_token"))
     token = extract_bearer(request, form_token)
-    # A token answered before, with nothing it depends on changed since (the cache is
-    # kept exact by invalidation: identity.oidc.token_state): no thread, no query.
+    answer = _userinfo_from_memory(provider, token)
+    if answer is not None:
+        return answer
+    return JSONResponse(await run(_userinfo, request, provider, form_token, token))
+
+
+def userinfo_direct(provider: StarletteProvider, request: DirectRequest) -> Response | None:
+    """A handler for wallet_api.direct_answers (``GET``, the token in the header)."""
+    return _userinfo_from_memory(provider, bearer_in(Headers(raw=request.headers)))
+
+
+def _userinfo_from_memory(provider: StarletteProvider, token: str | None) -> Response | None:
+    """A token answered before, with nothing it depends on changed since (the cache is
+    kept exact by invalidation: identity.oidc.token_state): no thread, no query."""
     cached = provider.token_state.get(token) if token else None
     if cached is not None and cached.userinfo is not None:
         return JSONResponse(cached.userinfo)
-    return JSONResponse(await run(_userinfo, request, provider, form_token, token))
+    return None
 
 
 def _userinfo(
@@ -187,13 +193,6 @@ async def introspection_endpoint(request: Request) -> Response:
     return await run(_introspection, provider, oauth)
 
 
-def introspection_direct(provider: StarletteProvider, request: DirectRequest) -> Response | None:
-    """The endpoint's answer without an ASGI task (wallet_api.direct_answers) when it
-    needs no I/O; None sends the request through the application."""
-    oauth = _direct_oauth_request(provider, request)
-    return None if oauth is None else _introspection_from_memory(provider, oauth)
-
-
 def _introspection_from_memory(
     provider: StarletteProvider, oauth: StarletteOAuth2Request
 ) -> Response | None:
@@ -209,6 +208,22 @@ def _introspection_from_memory(
             return _introspection_response(provider, oauth)
     except NeedsStorage:
         return None
+
+
+FromMemory = Callable[[StarletteProvider, StarletteOAuth2Request], Response | None]
+
+
+def direct_oauth(
+    from_memory: FromMemory,
+) -> Callable[[StarletteProvider, DirectRequest], Response | None]:
+    """A handler for wallet_api.direct_answers: the endpoint's answer ``from_memory``,
+    without an ASGI task; None sends the request through the application."""
+
+    def handler(provider: StarletteProvider, request: DirectRequest) -> Response | None:
+        oauth = _direct_oauth_request(provider, request)
+        return None if oauth is None else from_memory(provider, oauth)
+
+    return handler
 
 
 def _direct_oauth_request(
@@ -228,6 +243,10 @@ def _direct_oauth_request(
         db=None,
         issuer=provider.config.issuer,
     )
+
+
+token_direct = direct_oauth(_client_credentials_from_memory)
+introspection_direct = direct_oauth(_introspection_from_memory)
 
 
 def _introspection(provider: StarletteProvider, oauth: StarletteOAuth2Request) -> Response:

@@ -9,6 +9,7 @@ import base64
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from uvicorn.server import ServerState
 
 from identity.oidc.models import OAuthClient
 from identity.oidc.services import register_client
+from identity.oidc.tokens import AccessTokenClaims
 from tests.support.raw_http import counted_and_timed, parse_answer
 from wallet_api.app import create_app
 from wallet_api.direct_answers import MAX_BODY_BYTES, DirectAnswers, DirectRequest
@@ -232,6 +234,52 @@ def test_what_the_token_endpoint_needs_storage_for_is_left_to_the_application(
     assert _direct(live_client, code, _form_headers(agency), b"/token") is None
     refresh = b"grant_type=refresh_token&refresh_token=abc"
     assert _direct(live_client, refresh, _form_headers(agency), b"/token") is None
+
+
+def _cached_userinfo(client: TestClient, token: str, answer: dict[str, Any]) -> None:
+    """An answer as userinfo keeps it after reading the database (routes.oidc._userinfo)."""
+    cache = client.app.state.provider.token_state  # type: ignore[attr-defined]
+    now = int(time.time())
+    claims = AccessTokenClaims(
+        jti="jti-" + token,
+        client_id="gw-platform",
+        subject=answer["sub"],
+        scopes=frozenset({"openid", "profile"}),
+        expires_at=now + 600,
+        issued_at=now,
+        claims={},
+    )
+    assert cache.put(token, claims=claims, generation=cache.generation, userinfo=answer)
+
+
+def _get_userinfo(client: TestClient, headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    answers: DirectAnswers = client.app.direct_answers  # type: ignore[attr-defined]
+
+    async def on_the_loop() -> bytes | None:
+        return answers.answer(b"GET", b"/userinfo", headers, b"", DATE)
+
+    return asyncio.run(on_the_loop())
+
+
+def test_a_cached_userinfo_answer_is_given_directly_as_the_application_gives_it(
+    live_client: TestClient,
+) -> None:
+    answer = {"sub": "pairwise-subject", "name": "张三", "birthdate": "1949-12-31"}
+    _cached_userinfo(live_client, "cached-token", answer)
+    through_app = live_client.get("/userinfo", headers={"authorization": "Bearer cached-token"})
+    assert through_app.json() == answer
+    raw = _get_userinfo(live_client, [(b"authorization", b"Bearer cached-token")])
+    assert raw is not None
+    status, headers, content, _ = parse_answer(raw)
+    assert status == 200
+    assert content == through_app.content
+    headers.pop("date")
+    headers.pop("x-request-id")
+    assert headers == {k: v for k, v in through_app.headers.items() if k != "x-request-id"}
+    # Another token, no token, another scheme: the application's (it reads or refuses).
+    for authorization in (b"Bearer other-token", b"Basic Y2xpZW50OnNlY3JldA==", None):
+        request_headers = [(b"authorization", authorization)] if authorization else []
+        assert _get_userinfo(live_client, request_headers) is None
 
 
 # -- the module on its own ---------------------------------------------------------------
