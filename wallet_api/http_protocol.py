@@ -17,10 +17,11 @@ no ``Expect``, nothing before it still being answered on the connection and the
 connection's writes not paused. Anything else, and any document not ready without I/O,
 takes uvicorn's own path to the application.
 
-A request to a path with a direct answer (introspection: :mod:`wallet_api.direct_answers`)
-that qualifies the same way, with a body of a declared length within the limit, is held
-until it is complete and handed to the endpoint's own function; when that declines (the
-answer needs I/O) the request is given to uvicorn as it arrived: headers, body, end.
+A request to a path with a direct answer (introspection, ``client_credentials`` tokens,
+userinfo: :mod:`wallet_api.direct_answers`) that qualifies the same way, with a body of a
+declared length within the limit, is held until it is complete and handed to the
+endpoint's own function; when that declines (the answer needs I/O) the request is given to
+uvicorn as it arrived: headers, body, end.
 """
 
 from __future__ import annotations
