@@ -12,9 +12,13 @@ would stall every other request of the worker while it ran.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 _memory_only: ContextVar[bool] = ContextVar("govwallet_memory_only", default=False)
 
@@ -36,3 +40,12 @@ def require_storage() -> None:
     """Call before reading storage: raises :class:`NeedsStorage` inside :func:`memory_only`."""
     if _memory_only.get():
         raise NeedsStorage
+
+
+def from_memory(call: Callable[P, T | None], *args: P.args, **kwargs: P.kwargs) -> T | None:
+    """``call`` inside :func:`memory_only`; None when it would have read storage."""
+    try:
+        with memory_only():
+            return call(*args, **kwargs)
+    except NeedsStorage:
+        return None

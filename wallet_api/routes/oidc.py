@@ -20,7 +20,7 @@ from identity.models import Citizen
 from identity.oidc import services as oidc_services
 from identity.oidc.claims import userinfo_claims
 from identity.oidc.errors import InvalidClientMetadata
-from identity.oidc.memory_only import NeedsStorage, memory_only
+from identity.oidc.memory_only import from_memory
 from identity.oidc.models import IssuedToken, RevokedAccessToken
 from identity.oidc.scopes import IDCARD, OPENID
 from identity.oidc.tokens import REVOKED, AccessTokenClaims
@@ -73,14 +73,26 @@ async def authorization_decision(
     return await authorize(request, session, provider, settings, consent=True)
 
 
-@router.post("/token", summary="Token endpoint")
-async def token_endpoint(request: Request) -> Response:
+FromMemory = Callable[[StarletteProvider, StarletteOAuth2Request], Response | None]
+DirectHandler = Callable[[StarletteProvider, DirectRequest], Response | None]
+
+
+async def _from_memory_or_thread(
+    request: Request,
+    from_memory: FromMemory,
+    in_thread: Callable[[StarletteProvider, StarletteOAuth2Request], Response],
+) -> Response:
+    """An OAuth endpoint answered on the event loop when it can be from memory, else in
+    the thread pool (it reads the database)."""
     provider = provider_of(request)
     oauth = await read_request(request, None, issuer=provider.config.issuer)
-    answer = _client_credentials_from_memory(provider, oauth)
-    if answer is not None:
-        return answer
-    return await run(token_response, provider, oauth)
+    answer = from_memory(provider, oauth)
+    return answer if answer is not None else await run(in_thread, provider, oauth)
+
+
+@router.post("/token", summary="Token endpoint")
+async def token_endpoint(request: Request) -> Response:
+    return await _from_memory_or_thread(request, _client_credentials_from_memory, token_response)
 
 
 def _client_credentials_from_memory(
@@ -91,11 +103,7 @@ def _client_credentials_from_memory(
     any other grant, and when the database would be read (identity.oidc.memory_only)."""
     if oauth.payload.data.get("grant_type") != "client_credentials":
         return None
-    try:
-        with memory_only():
-            return token_response(provider, oauth)
-    except NeedsStorage:
-        return None
+    return from_memory(token_response, provider, oauth)
 
 
 @router.get("/userinfo", summary="UserInfo endpoint", operation_id="userinfo_get")
@@ -185,12 +193,7 @@ def _userinfo_claims(
 
 @router.post("/introspect", summary="Token introspection (RFC 7662)")
 async def introspection_endpoint(request: Request) -> Response:
-    provider = provider_of(request)
-    oauth = await read_request(request, None, issuer=provider.config.issuer)
-    answer = _introspection_from_memory(provider, oauth)
-    if answer is not None:
-        return answer
-    return await run(_introspection, provider, oauth)
+    return await _from_memory_or_thread(request, _introspection_from_memory, _introspection)
 
 
 def _introspection_from_memory(
@@ -203,25 +206,16 @@ def _introspection_from_memory(
     oauth.cached_token = provider.token_state.get(token) if token else None
     if oauth.cached_token is None:
         return None
-    try:
-        with memory_only():
-            return _introspection_response(provider, oauth)
-    except NeedsStorage:
-        return None
+    return from_memory(_introspection_response, provider, oauth)
 
 
-FromMemory = Callable[[StarletteProvider, StarletteOAuth2Request], Response | None]
-
-
-def direct_oauth(
-    from_memory: FromMemory,
-) -> Callable[[StarletteProvider, DirectRequest], Response | None]:
-    """A handler for wallet_api.direct_answers: the endpoint's answer ``from_memory``,
+def direct_oauth(answer_from_memory: FromMemory) -> DirectHandler:
+    """A handler for wallet_api.direct_answers: the endpoint's ``answer_from_memory``,
     without an ASGI task; None sends the request through the application."""
 
     def handler(provider: StarletteProvider, request: DirectRequest) -> Response | None:
         oauth = _direct_oauth_request(provider, request)
-        return None if oauth is None else from_memory(provider, oauth)
+        return None if oauth is None else answer_from_memory(provider, oauth)
 
     return handler
 

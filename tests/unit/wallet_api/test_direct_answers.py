@@ -61,7 +61,16 @@ def agency(runtime: Runtime) -> Iterator[tuple[str, str]]:
 def live_client(runtime: Runtime) -> Iterator[TestClient]:
     """The application with its token-state cache live, as with a connected feed."""
     with TestClient(create_app(runtime=runtime), base_url=runtime.settings.issuer_url) as client:
-        client.app.state.provider.token_state.go_live()  # type: ignore[attr-defined]
+        cache = client.app.state.provider.token_state  # type: ignore[attr-defined]
+        if runtime.engine.dialect.name == "postgresql":
+            # The application's feed goes live (empty) once it listens: wait for it, so
+            # that it does not empty the cache after a test has filled it.
+            deadline = time.monotonic() + 10
+            while not cache.live and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert cache.live
+        else:
+            cache.go_live()  # no feed on SQLite: as if one were connected
         yield client
 
 
