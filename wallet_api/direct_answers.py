@@ -2,13 +2,12 @@
 
 A resource server introspects the same access token again and again, a platform reads
 userinfo with it, and an agency asks for ``client_credentials`` tokens all day; once the
-token's state, the client and the
-signing key are cached, the answers take no query and no thread, and then most of a
-request's Python work was the trip through the ASGI machinery: uvicorn's scope and task,
-the middleware, Starlette's request and response objects and uvicorn's checks of the
-response (bench scenarios 2 and 3). The HTTP protocol (:mod:`wallet_api.http_protocol`)
-hands a complete request for one of the paths here to :meth:`DirectAnswers.answer` and
-writes what it returns.
+token's state, the client and the signing key are cached, the answers take no query and
+no thread, and then most of a request's Python work was the trip through the ASGI
+machinery: uvicorn's scope and task, the middleware, Starlette's request and response
+objects and uvicorn's checks of the response (bench scenarios 2 and 3). The HTTP protocol
+(:mod:`wallet_api.http_protocol`) hands a complete request for one of the paths here to
+:meth:`DirectAnswers.answer` and writes what it returns.
 
 The answer is the endpoint's own: a handler is a function of the endpoint's module that
 the route itself calls for the same case (``routes.oidc._introspection_from_memory``,
@@ -39,10 +38,11 @@ from starlette.responses import Response
 from wallet_api.logs import request_id_var
 from wallet_api.metrics import RequestMetrics
 from wallet_api.middleware import ResponseHeaders, access_log, request_id_for
+from wallet_api.oauth_server import MAX_BODY_BYTES as OAUTH_MAX_BODY_BYTES
 
-#: The largest body a direct answer reads; a larger request goes to the application, which
-#: refuses what it must (wallet_api.oauth_server.MAX_BODY_BYTES is the same).
-MAX_BODY_BYTES = 64 * 1024
+#: The largest body a direct answer reads (the OAuth endpoints' own limit); a larger
+#: request goes to the application, which refuses it.
+MAX_BODY_BYTES = OAUTH_MAX_BODY_BYTES
 
 
 @dataclass(frozen=True, slots=True)
