@@ -174,6 +174,10 @@ def require_header(
         raise error(f"the {what} must be signed with {ES256}, not {header.get('alg')!r}")
 
 
+#: The member types of the usual JWK.
+_ONLY_STRINGS = {str}
+
+
 def import_public_jwk(jwk: Mapping[str, Any]) -> ECKey | RSAKey | OKPKey:
     """A joserfc public key from a JWK dict; private members are refused.
 
@@ -191,7 +195,7 @@ def import_public_jwk(jwk: Mapping[str, Any]) -> ECKey | RSAKey | OKPKey:
         items = tuple(sorted(jwk.items()))
     except TypeError as exc:
         raise ValueError("a JWK's member names must be strings") from exc
-    if all(isinstance(value, str) for _, value in items):
+    if set(map(type, jwk.values())) == _ONLY_STRINGS:
         #: The usual JWK (every member a string): its sorted members are the cache key.
         return _import_public_jwk(items)
     try:

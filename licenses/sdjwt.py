@@ -485,6 +485,10 @@ def disclosed_claims(payload: Mapping[str, Any], disclosures: Sequence[str]) -> 
     return claims
 
 
+#: The JSON types that can hold digests.
+_CONTAINERS = (dict, list)
+
+
 @dataclass
 class _Unpacking:
     #: digest -> (claim name or None for an array element, value)
@@ -513,7 +517,12 @@ class _Unpacking:
         digests = node.get(SD_KEY, [])
         if not isinstance(digests, list):
             raise InvalidDisclosure("an _sd member is not an array")
-        result = {k: self.unpack(v) for k, v in node.items() if k != SD_KEY}
+        #: Only objects and arrays can hold digests: scalars are taken as they are.
+        result = {
+            k: self.unpack(v) if isinstance(v, _CONTAINERS) else v
+            for k, v in node.items()
+            if k != SD_KEY
+        }
         for digest in digests:
             self._first_sighting(digest)
             disclosure = self.by_digest.get(digest)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
@@ -195,9 +195,27 @@ class VerifiedStatusList:
     expires_at: datetime | None
     ttl: timedelta | None
     token: str
+    #: Every verification reports these two; written out once.
+    _dates: tuple[str, str | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        expires_at = self.expires_at.isoformat() if self.expires_at else None
+        object.__setattr__(self, "_dates", (self.issued_at.isoformat(), expires_at))
 
     def age(self, now: datetime) -> timedelta:
         return now - self.issued_at
+
+    def freshness(self, now: datetime) -> dict[str, Any]:
+        """When it was issued and expires, its age, and whether it is stale (past its
+        ``ttl``) or expired (JSON)."""
+        issued_at, expires_at = self._dates
+        return {
+            "issued_at": issued_at,
+            "expires_at": expires_at,
+            "age_seconds": int(self.age(now).total_seconds()),
+            "stale": self.is_stale(now),
+            "expired": self.is_expired(now),
+        }
 
     def is_expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

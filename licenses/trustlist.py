@@ -101,7 +101,16 @@ class AgencyEntry:
 class TrustList:
     """A verified trust list with lookups by credential ``iss`` and by key ``kid``."""
 
-    __slots__ = ("_by_iss", "_by_kid", "agencies", "expires_at", "issued_at", "issuer", "token")
+    __slots__ = (
+        "_by_iss",
+        "_by_kid",
+        "_dates",
+        "agencies",
+        "expires_at",
+        "issued_at",
+        "issuer",
+        "token",
+    )
 
     def __init__(
         self,
@@ -119,6 +128,8 @@ class TrustList:
         self.issued_at = issued_at
         self.expires_at = expires_at
         self.token = token
+        #: Every verification reports these two; written out once.
+        self._dates = (issued_at.isoformat(), expires_at.isoformat() if expires_at else None)
         self._by_iss: dict[str, AgencyEntry] = {}
         self._by_kid: dict[str, tuple[AgencyEntry, dict[str, Any]]] = {}
         for agency in self.agencies:
@@ -141,6 +152,16 @@ class TrustList:
 
     def is_expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
+
+    def freshness(self, now: datetime) -> dict[str, Any]:
+        """When it was issued and expires, its age and whether it has expired (JSON)."""
+        issued_at, expires_at = self._dates
+        return {
+            "issued_at": issued_at,
+            "expires_at": expires_at,
+            "age_seconds": int(self.age(now).total_seconds()),
+            "expired": self.is_expired(now),
+        }
 
     def __repr__(self) -> str:
         return f"TrustList(issuer={self.issuer!r}, agencies={len(self.agencies)})"

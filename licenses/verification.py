@@ -108,6 +108,11 @@ class Check:
 
 #: Checks are immutable: every plain pass is this one.
 _PASSED = Check(Outcome.PASSED)
+#: The outcomes as the key-binding check's details spell them (an enum member's
+#: ``value`` is a property, looked up at every use).
+_PASSED_TEXT, _FAILED, _SKIPPED = (
+    outcome.value for outcome in (Outcome.PASSED, Outcome.FAILED, Outcome.SKIPPED)
+)
 
 
 @runtime_checkable
@@ -296,21 +301,13 @@ class _Run:
                 raise StatusListUnavailable(
                     f"no status list for {uri} is at hand; fetch it and verify again"
                 )
-            age = int(verified.age(self.now).total_seconds())
-            self.status_list = {
-                "uri": uri,
-                "issued_at": verified.issued_at.isoformat(),
-                "expires_at": verified.expires_at.isoformat() if verified.expires_at else None,
-                "age_seconds": age,
-                "stale": verified.is_stale(self.now),
-                "expired": verified.is_expired(self.now),
-            }
+            self.status_list = {"uri": uri, **verified.freshness(self.now)}
             #: draft-ietf-oauth-status-list §8.3: an expired Status List Token MUST NOT
             #: be relied upon.
-            if verified.is_expired(self.now):
+            if self.status_list["expired"]:
                 raise StatusListExpired(
-                    f"the status list expired at {verified.expires_at}; it is {age} s old — "
-                    "fetch a fresh one"
+                    f"the status list expired at {verified.expires_at}; it is "
+                    f"{self.status_list['age_seconds']} s old — fetch a fresh one"
                 )
             status = verified.status(idx)
         except CredentialError as exc:
@@ -365,13 +362,14 @@ class _Run:
             max_age=max_age,
             clock_skew=clock_skew,
         )
+        outcomes = report.outcomes
         details = {
             name: (
-                Outcome.SKIPPED.value
-                if name not in report.outcomes
-                else Outcome.PASSED.value
-                if report.outcomes[name] is None
-                else Outcome.FAILED.value
+                _SKIPPED
+                if name not in outcomes
+                else _PASSED_TEXT
+                if outcomes[name] is None
+                else _FAILED
             )
             for name in KEY_BINDING_CHECKS
         }
@@ -385,12 +383,14 @@ class _Run:
         )
 
     def finish(self, *, require_key_binding: bool) -> VerificationResult:
-        first_failure = next(
-            (n for n, c in self.checks.items() if c.outcome is Outcome.FAILED), None
-        )
-        for name in CHECKS:
-            if name not in self.checks:
-                self.record(name, Check.skipped(f"not checked: the {first_failure} check failed"))
+        if len(self.checks) < len(CHECKS):
+            first_failure = next(
+                (n for n, c in self.checks.items() if c.outcome is Outcome.FAILED), None
+            )
+            for name in CHECKS:
+                if name not in self.checks:
+                    reason = f"not checked: the {first_failure} check failed"
+                    self.record(name, Check.skipped(reason))
         checks = {name: self.checks[name] for name in CHECKS}
         valid = all(
             check.outcome is Outcome.PASSED
@@ -409,14 +409,7 @@ class _Run:
             license_type=self.license_type,
             status=self.status,
             issuer=self.agency,
-            trust_list={
-                "issued_at": self.trust_list.issued_at.isoformat(),
-                "expires_at": (
-                    self.trust_list.expires_at.isoformat() if self.trust_list.expires_at else None
-                ),
-                "age_seconds": int(self.trust_list.age(self.now).total_seconds()),
-                "expired": self.trust_list.is_expired(self.now),
-            },
+            trust_list=self.trust_list.freshness(self.now),
             status_list=self.status_list,
             key_binding=self.key_binding,
         )

@@ -23,6 +23,7 @@ from tests.support.credentials import (
     NONCE,
     NOW,
     PLATFORM,
+    STATUS_URI,
     CredentialWorld,
     make_world,
     world_fixture,
@@ -93,8 +94,38 @@ def test_valid_presentation_passes_every_check(world):
     assert document["checks"]["status"] == {"outcome": "passed"}
     assert document["issuer"]["credit_code"] == result.issuer.credit_code
     assert "jwks" not in document["issuer"]
-    assert document["status_list"]["age_seconds"] == 300
-    assert document["trust_list"]["age_seconds"] == 3600
+    assert document["status_list"] == {
+        "uri": STATUS_URI,
+        "issued_at": (NOW - timedelta(minutes=5)).isoformat(),
+        "expires_at": (NOW + timedelta(hours=1)).isoformat(),
+        "age_seconds": 300,
+        "stale": False,
+        "expired": False,
+    }
+    assert document["trust_list"] == {
+        "issued_at": (NOW - timedelta(hours=1)).isoformat(),
+        "expires_at": (NOW + timedelta(days=1)).isoformat(),
+        "age_seconds": 3600,
+        "expired": False,
+    }
+
+
+def test_list_dates_are_reported_as_each_list_states_them(world):
+    """Each list reports its own dates, an open-ended list none for its end, whichever
+    lists were verified before it."""
+    presentation = world.present(world.issue().credential)
+    for hours in (1, 2):
+        issued = NOW - timedelta(hours=hours)
+        status_lists = world.status_lists(iat=issued, exp=None, ttl=None)
+        trust_list = world.trust_list(iat=issued, exp=NOW + timedelta(days=hours))
+        result = _verify(world, presentation, status_lists=status_lists, trust_list=trust_list)
+        assert result.valid is True, _outcomes(result)
+        assert result.status_list is not None
+        assert result.status_list["issued_at"] == issued.isoformat()
+        assert result.status_list["expires_at"] is None
+        assert result.status_list["age_seconds"] == hours * 3600
+        assert result.trust_list["issued_at"] == issued.isoformat()
+        assert result.trust_list["expires_at"] == (NOW + timedelta(days=hours)).isoformat()
 
 
 def test_with_keys_from_the_runtime_key_store_on_each_database(runtime):
