@@ -26,7 +26,7 @@ from identity.oidc.services import register_client
 from identity.oidc.tokens import AccessTokenClaims
 from tests.support.raw_http import counted_and_timed, parse_answer
 from wallet_api.app import create_app
-from wallet_api.direct_answers import MAX_BODY_BYTES, DirectAnswers, DirectRequest
+from wallet_api.direct_answers import MAX_BODY_BYTES, DirectAnswers, DirectRequest, head_lines
 from wallet_api.http_protocol import CoalescingHttpToolsProtocol
 from wallet_api.metrics import RequestMetrics
 from wallet_api.middleware import ResponseHeaders
@@ -464,3 +464,33 @@ def test_pipelined_requests_are_answered_in_order() -> None:
     )
     bodies = [answer[1].get("direct") or answer[1]["app"]["body"] for answer in answers]
     assert bodies == ["one", "two", "three", "app-four", "five"]
+
+
+# -- the head of an answer ------------------------------------------------------------------
+
+
+def test_head_lines_are_the_status_line_and_each_header_in_order():
+    headers = [(b"content-type", b"application/json"), (b"x-request-id", b"r1"), (b"a", b"")]
+    assert head_lines(200, headers) == (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-request-id: r1\r\na: \r\n"
+    )
+    assert head_lines(401, headers[:1]) == (
+        b"HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n"
+    )
+    assert head_lines(204, []) == b"HTTP/1.1 204 No Content\r\n"
+    #: RFC 9112 §4: the reason phrase may be empty; a code without one gets none.
+    assert head_lines(299, [(b"a", b"b")]) == b"HTTP/1.1 299 \r\na: b\r\n"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        (b"x-a", b"b\r\nset-cookie: c=d"),
+        (b"x-a", b"b\nset-cookie: c=d"),
+        (b"x-a", b"b\r"),
+        (b"x-a\r\nset-cookie", b"c=d"),
+        (b"x-a\n", b"b"),
+    ],
+)
+def test_head_lines_refuse_a_line_break_in_a_name_or_value(header):
+    assert head_lines(200, [(b"content-type", b"text/plain"), header]) is None
