@@ -126,6 +126,12 @@ class RequestMetrics:
             add_observations(HTTP_LATENCY.labels(method, route), series[0], per_bucket)
 
     def _flush_later(self) -> None:
+        due_on = self._flush_on
+        if due_on is not None and due_on.is_running():
+            # A flush is due on a running loop, and a flush writes what every thread
+            # holds. Checked first: asyncio.get_running_loop() is a getpid() system call
+            # (its fork check), once per request otherwise.
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
@@ -118,6 +119,36 @@ def test_on_an_event_loop_the_metrics_are_written_within_a_second() -> None:
     assert held == 0  # held in the worker, not yet written
     assert written == 4  # three recorded, one counted
     assert timed == 3  # a count has no latency
+
+
+def test_while_a_flush_is_due_a_request_asks_nothing_of_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """asyncio.get_running_loop() is a getpid() system call: once a flush is due on a
+    running loop, the requests after it do not look the loop up, and are still written
+    by that flush, those counted from another thread too."""
+    metrics = RequestMetrics()
+    lookups = 0
+    real = asyncio.get_running_loop
+
+    def counting() -> asyncio.AbstractEventLoop:
+        nonlocal lookups
+        lookups += 1
+        return real()
+
+    monkeypatch.setattr(asyncio, "get_running_loop", counting)
+
+    async def scenario() -> tuple[int, float]:
+        for _ in range(5):
+            metrics.count("GET", "/one-lookup", 200)
+        await asyncio.to_thread(metrics.record, "GET", "/one-lookup", 200, 0.001)
+        looked_up = lookups
+        await asyncio.sleep(metrics.FLUSH_SECONDS + 0.3)
+        return looked_up, _counted("GET", "/one-lookup", 200)
+
+    looked_up, written = asyncio.run(scenario())
+    assert looked_up == 1
+    assert written == 6
 
 
 def test_a_flush_due_on_a_stopped_loop_is_taken_over_by_the_next() -> None:
