@@ -110,7 +110,7 @@ class Check:
 _PASSED = Check(Outcome.PASSED)
 #: The outcomes as the key-binding check's details spell them (an enum member's
 #: ``value`` is a property, looked up at every use).
-_PASSED_TEXT, _FAILED, _SKIPPED = (
+_PASSED_TEXT, _FAILED_TEXT, _SKIPPED_TEXT = (
     outcome.value for outcome in (Outcome.PASSED, Outcome.FAILED, Outcome.SKIPPED)
 )
 
@@ -365,11 +365,11 @@ class _Run:
         outcomes = report.outcomes
         details = {
             name: (
-                _SKIPPED
+                _SKIPPED_TEXT
                 if name not in outcomes
                 else _PASSED_TEXT
                 if outcomes[name] is None
-                else _FAILED
+                else _FAILED_TEXT
             )
             for name in KEY_BINDING_CHECKS
         }

@@ -137,8 +137,6 @@ class RequestMetrics:
         except RuntimeError:
             self.flush()
             return
-        if self._flush_on is loop:
-            return
-        # None due yet, or due on another loop (one that may have stopped: a test's).
+        # None due yet, or due on a loop that has stopped (a test's).
         self._flush_on = loop
         loop.call_later(self.FLUSH_SECONDS, self.flush)
