@@ -32,18 +32,35 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+def wait_until_up(
+    url: str, process: subprocess.Popen[bytes], *, log: Path, timeout: float = 120
+) -> None:
+    """Return once ``url`` answers; a server that exits or never answers stops the run
+    with the end of its ``log`` (the run's work directory, and the log, go with it)."""
     deadline = time.monotonic() + timeout
+    last_error = "no answer"
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"bench: server for {url} exited with {process.returncode}")
+            raise SystemExit(
+                f"bench: server for {url} exited with {process.returncode}{_tail(log)}"
+            )
         try:
-            if httpx.get(url, timeout=2).status_code < 500:
+            status = httpx.get(url, timeout=2).status_code
+            if status < 500:
                 return
-        except httpx.HTTPError:
-            pass
+            last_error = f"HTTP {status}"
+        except httpx.HTTPError as exc:
+            last_error = f"{type(exc).__name__}: {exc}"
         time.sleep(0.2)
-    raise SystemExit(f"bench: {url} not up within {timeout}s")
+    raise SystemExit(f"bench: {url} not up within {timeout}s (last: {last_error}){_tail(log)}")
+
+
+def _tail(log: Path, lines: int = 20) -> str:
+    try:
+        text = log.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "\n  " + "\n  ".join(text) if text else ""
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -66,7 +83,7 @@ def _running(
             command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr
         )
         try:
-            wait_until_up(f"http://127.0.0.1:{port}{ready_path}", process)
+            wait_until_up(f"http://127.0.0.1:{port}{ready_path}", process, log=log)
             yield process
         finally:
             stop(process)
