@@ -22,6 +22,12 @@ userinfo: :mod:`wallet_api.direct_answers`) that qualifies the same way, with a 
 declared length within the limit, is held until it is complete and handed to the
 endpoint's own function; when that declines (the answer needs I/O) the request is given to
 uvicorn as it arrived: headers, body, end.
+
+Per request, two pieces of uvicorn's bookkeeping are lighter here (bench scenarios 1-3:
+~5 µs of server CPU a JWKS request at one connection, ~8 % of a ``client_credentials``
+token's at 64): the ASGI scope is made only for a request the application answers, and
+the keep-alive timeout is one timer per connection, armed again when it fires early,
+instead of a timer made and cancelled for every request.
 """
 
 from __future__ import annotations
@@ -65,8 +71,15 @@ class CoalescingTransport:
 
     def write_now(self, data: bytes) -> None:
         """``data`` after anything held, in one write, now."""
-        self._pending.append(data)
-        self.flush()
+        if self._pending:
+            self._pending.append(data)
+            self.flush()
+        elif not self._transport.is_closing():
+            self._transport.write(data)
+
+    def is_closing(self) -> bool:
+        # Asked on every answer: spelled out rather than found by __getattr__.
+        return self._transport.is_closing()
 
     def close(self) -> None:
         self.flush()
@@ -132,7 +145,68 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self._direct: DirectAnswers | None = None
         #: The body of a request held for a direct answer (None: no such request).
         self._direct_body: list[bytes] | None = None
+        self._idle = False
+        self._idle_until = 0.0
         super().connection_made(coalescing)  # type: ignore[arg-type]
+
+    # -- the keep-alive timeout ------------------------------------------------------
+    # uvicorn arms a timer when a response completes and cancels it when the next request
+    # arrives: a timer made and dropped for every request. Here one timer stays armed
+    # while the connection is in use; when it fires it closes the connection only if the
+    # connection has been idle for the whole timeout, and otherwise is armed again for
+    # the rest of it. While a request is being received or answered nothing closes the
+    # connection, as with uvicorn's.
+
+    def _unset_keepalive_if_required(self) -> None:
+        # uvicorn calls this when data arrives and when a response completes.
+        self._idle = False
+
+    def on_response_complete(self) -> None:
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle = True
+        self._idle_until = self.loop.time() + self.timeout_keep_alive
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_at(self._idle_until, self._keepalive_due)
+
+    def _keepalive_due(self) -> None:
+        self.timeout_keep_alive_task = None
+        if not self._idle:
+            return  # a request is being served; its response arms the timer again
+        if self.loop.time() < self._idle_until:
+            self.timeout_keep_alive_task = self.loop.call_at(self._idle_until, self._keepalive_due)
+            return
+        self.timeout_keep_alive_handler()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+
+    # -- the request --------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        # uvicorn makes the request's ASGI scope here; it is made only for a request the
+        # application answers (_begin_for_application), not for a prebuilt or direct one.
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+        self.scope = None  # type: ignore[assignment]
+
+    def _begin_for_application(self) -> None:
+        """The scope uvicorn would have made at the message's beginning, with what has
+        been parsed since kept."""
+        url, headers, expect = self.url, self.headers, self.expect_100_continue
+        super().on_message_begin()
+        self.url, self.headers, self.expect_100_continue = url, headers, expect
+        self.scope["headers"] = headers
 
     def on_headers_complete(self) -> None:
         # A request has begun: no keep-alive timeout may run while it is served (a
@@ -147,6 +221,7 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             if self._direct_may_answer(method):
                 self._direct_body = []
                 return
+        self._begin_for_application()
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -236,6 +311,7 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             self._write_answer(answer)
             return
         # The application answers: the request is given to uvicorn as it arrived.
+        self._begin_for_application()
         super().on_headers_complete()
         if body:
             super().on_body(body)

@@ -1,9 +1,11 @@
-"""Raw HTTP/1.1 answers and the request metrics, for tests of answers the HTTP protocol
-writes without the application (wallet_api.prebuilt, wallet_api.direct_answers)."""
+"""Raw HTTP/1.1 answers, the request metrics and a transport in memory, for tests of the
+HTTP protocol (wallet_api.http_protocol) and of the answers it writes without the
+application (wallet_api.prebuilt, wallet_api.direct_answers)."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 
 def parse_answer(raw: bytes) -> tuple[int, dict[str, str], bytes, bytes]:
@@ -36,3 +38,32 @@ def counted_and_timed(
     )
     found = [pattern.search(metrics_text) for pattern in (counter, timed)]
     return tuple(float(f.group(1)) if f else 0.0 for f in found)  # type: ignore[return-value]
+
+
+class MemoryTransport:
+    """A connection's transport for an HTTP protocol fed from memory: keeps what is
+    written, and whether it was closed."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass

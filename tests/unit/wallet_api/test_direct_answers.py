@@ -24,7 +24,7 @@ from uvicorn.server import ServerState
 from identity.oidc.models import OAuthClient
 from identity.oidc.services import register_client
 from identity.oidc.tokens import AccessTokenClaims
-from tests.support.raw_http import counted_and_timed, parse_answer
+from tests.support.raw_http import MemoryTransport, counted_and_timed, parse_answer
 from wallet_api.app import create_app
 from wallet_api.direct_answers import MAX_BODY_BYTES, DirectAnswers, DirectRequest, head_lines
 from wallet_api.http_protocol import CoalescingHttpToolsProtocol
@@ -317,32 +317,6 @@ def test_a_header_with_a_line_break_is_never_written() -> None:
 # -- the HTTP protocol -------------------------------------------------------------------
 
 
-class _Transport:
-    def __init__(self) -> None:
-        self.writes: list[bytes] = []
-        self.closed = False
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return {"sockname": ("127.0.0.1", 8000), "peername": ("127.0.0.1", 50000)}.get(
-            name, default
-        )
-
-    def write(self, data: bytes) -> None:
-        self.writes.append(bytes(data))
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-
 class _EchoApp:
     """Answers every request with what it received; offers direct answers for POST /x."""
 
@@ -387,7 +361,7 @@ def _serve(app: _EchoApp, *chunks: bytes) -> list[tuple[int, dict[str, Any]]]:
         protocol = CoalescingHttpToolsProtocol(
             config=config, server_state=ServerState(), app_state={}
         )
-        transport = _Transport()
+        transport = MemoryTransport()
         protocol.connection_made(transport)  # type: ignore[arg-type]
         for chunk in chunks:
             protocol.data_received(chunk)
