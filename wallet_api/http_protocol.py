@@ -158,7 +158,8 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     # connection, as with uvicorn's.
 
     def _unset_keepalive_if_required(self) -> None:
-        # uvicorn calls this when data arrives and when a response completes.
+        # Called when data arrives (uvicorn's data_received) and when a request's headers
+        # are complete: the connection is in use, whatever the timer does meanwhile.
         self._idle = False
 
     def on_response_complete(self) -> None:
@@ -209,8 +210,8 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self.scope["headers"] = headers
 
     def on_headers_complete(self) -> None:
-        # A request has begun: no keep-alive timeout may run while it is served (a
-        # prebuilt answer earlier in the same read armed one).
+        # A request has begun: the connection is not idle while it is served (an answer
+        # earlier in the same read marked it idle).
         self._unset_keepalive_if_required()
         if self._may_skip_application():
             method = self.parser.get_method()
