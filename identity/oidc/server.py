@@ -39,6 +39,7 @@ from identity.oidc.grants.authorization_code import (
 from identity.oidc.grants.base import ASSERTION_ALGORITHMS, AuthenticatedCitizen
 from identity.oidc.grants.client_credentials import ClientCredentialsGrant
 from identity.oidc.grants.refresh_token import RefreshTokenGrant
+from identity.oidc.memory_only import require_storage
 from identity.oidc.models import ClientAssertion, IssuedToken
 from identity.oidc.scopes import ALL_SCOPES, OFFLINE_ACCESS, scope_list
 from identity.oidc.subjects import subject_for
@@ -69,6 +70,11 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
         """Verify with an explicit algorithm list (the ones discovery advertises)."""
+        # An accepted assertion's jti is written to the database (validate_jti), so this
+        # authentication is never made from memory: an answer that declined after the
+        # write would be made again by the application, which would find the jti used
+        # and refuse a valid assertion as a replay.
+        require_storage()
         try:
             token = jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGORITHMS)
         except JoseError as exc:

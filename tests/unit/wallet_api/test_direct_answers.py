@@ -10,18 +10,22 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from joserfc import jwt
+from joserfc.jwk import ECKey
+from sqlalchemy import delete, select
 from starlette.responses import JSONResponse, Response
 from uvicorn.server import ServerState
 
-from identity.oidc.models import OAuthClient
+from identity.oidc.models import ClientAssertion, OAuthClient
 from identity.oidc.services import register_client
 from identity.oidc.tokens import AccessTokenClaims
 from tests.support.raw_http import MemoryTransport, counted_and_timed, parse_answer
@@ -243,6 +247,69 @@ def test_what_the_token_endpoint_needs_storage_for_is_left_to_the_application(
     assert _direct(live_client, code, _form_headers(agency), b"/token") is None
     refresh = b"grant_type=refresh_token&refresh_token=abc"
     assert _direct(live_client, refresh, _form_headers(agency), b"/token") is None
+
+
+def test_a_private_key_jwt_assertion_is_recorded_once_by_the_application(
+    live_client: TestClient, runtime: Runtime
+) -> None:
+    key = ECKey.generate_key("P-256", auto_kid=True)
+    with runtime.transaction() as session:
+        row, _ = register_client(
+            session,
+            name="Agency with keys",
+            redirect_uris=[],
+            grant_types=["client_credentials"],
+            scopes=["licenses:verify"],
+            master=runtime.settings.master_secret,
+            token_endpoint_auth_method="private_key_jwt",
+            jwks={"keys": [key.as_dict(private=False)]},
+        )
+        client_id = row.client_id
+
+    def assertion_body() -> bytes:
+        now = int(time.time())
+        claims = {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": f"{runtime.settings.issuer_url}/token",
+            "iat": now,
+            "exp": now + 60,
+            "jti": uuid.uuid4().hex,
+        }
+        assertion = jwt.encode({"alg": "ES256", "kid": key.kid}, claims, key)
+        return urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion,
+            }
+        ).encode()
+
+    try:
+        first = live_client.post("/token", content=assertion_body(), headers=FORM)
+        assert first.status_code == 200, first.text  # the client and signing key now cached
+        # Accepting an assertion writes its jti: never answered from memory, even with
+        # everything else cached ...
+        body = assertion_body()
+        headers = [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+        ]
+        assert _direct(live_client, body, headers, b"/token") is None
+        # ... so the application, which answers next, sees the assertion for the first time.
+        answer = live_client.post("/token", content=body, headers=FORM)
+        assert answer.status_code == 200, answer.text
+        replay = live_client.post("/token", content=body, headers=FORM)
+        assert replay.json()["error"] == "invalid_client"
+        # With the signing key no longer cached (every few seconds in service), a valid
+        # assertion was once recorded from memory, then refused as its own replay.
+        runtime.keystore.invalidate(PROVIDER_OWNER)
+        fresh = live_client.post("/token", content=assertion_body(), headers=FORM)
+        assert fresh.status_code == 200, fresh.text
+    finally:
+        with runtime.transaction() as session:
+            session.execute(delete(ClientAssertion).where(ClientAssertion.client_id == client_id))
+            session.execute(delete(OAuthClient).where(OAuthClient.client_id == client_id))
 
 
 def _cached_userinfo(client: TestClient, token: str, answer: dict[str, Any]) -> None:
