@@ -42,6 +42,18 @@ def require_storage() -> None:
         raise NeedsStorage
 
 
+def storage_guarded(open_session: Callable[[], T]) -> Callable[[], T]:
+    """``open_session``, raising :class:`NeedsStorage` when called inside
+    :func:`memory_only`: a session opened there would read or write on the event loop, and
+    a write would be made again when the caller then takes the path that may wait."""
+
+    def opened() -> T:
+        require_storage()
+        return open_session()
+
+    return opened
+
+
 def from_memory(call: Callable[P, T | None], *args: P.args, **kwargs: P.kwargs) -> T | None:
     """``call`` inside :func:`memory_only`; None when it would have read storage."""
     try:

@@ -39,7 +39,7 @@ from identity.oidc.grants.authorization_code import (
 from identity.oidc.grants.base import ASSERTION_ALGORITHMS, AuthenticatedCitizen
 from identity.oidc.grants.client_credentials import ClientCredentialsGrant
 from identity.oidc.grants.refresh_token import RefreshTokenGrant
-from identity.oidc.memory_only import require_storage
+from identity.oidc.memory_only import require_storage, storage_guarded
 from identity.oidc.models import ClientAssertion, IssuedToken
 from identity.oidc.scopes import ALL_SCOPES, OFFLINE_ACCESS, scope_list
 from identity.oidc.subjects import subject_for
@@ -122,10 +122,11 @@ class Provider(AuthorizationServer):
         super().__init__(scopes_supported=list(ALL_SCOPES))
         self.config = config
         self.keystore = keystore
-        self.sessions = sessions
+        #: Refused inside identity.oidc.memory_only, like every other way to storage.
+        self.sessions = storage_guarded(sessions)
         #: Sessions that refuse to write and cost no transaction round trips (userinfo,
         #: introspection); the ordinary sessions when none are given.
-        self.read_sessions = read_sessions or sessions
+        self.read_sessions = storage_guarded(read_sessions or sessions)
         self.digests = ProviderDigests.from_master(master)
         self.identity = identity
         self.clients = ClientRegistry(sessions=sessions, digest=self.digests.client_secret)

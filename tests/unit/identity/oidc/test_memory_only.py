@@ -4,6 +4,7 @@ instead (identity.oidc.memory_only): nothing on the event loop waits on a query.
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from identity.oidc.memory_only import NeedsStorage, memory_only
 from wallet_api.oauth_server import StarletteOAuth2Request
@@ -20,6 +21,14 @@ def test_an_uncached_client_needs_storage_and_a_cached_one_does_not(provider, ma
     provider.clients.invalidate(row.client_id)
     with memory_only(), pytest.raises(NeedsStorage):
         provider.clients.get(row.client_id)
+
+
+def test_the_providers_sessions_are_not_opened_in_memory_only_work(provider) -> None:  # type: ignore[no-untyped-def]
+    for open_session in (provider.sessions, provider.read_sessions):
+        with memory_only(), pytest.raises(NeedsStorage):
+            open_session()
+        with open_session() as session:  # outside, as before
+            assert session.execute(text("SELECT 1")).scalar_one() == 1
 
 
 def test_a_deferred_session_is_not_opened_in_memory_only_work() -> None:
