@@ -73,7 +73,8 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
         # An accepted assertion's jti is written to the database (validate_jti), so this
         # authentication is never made from memory: an answer that declined after the
         # write would be made again by the application, which would find the jti used
-        # and refuse a valid assertion as a replay.
+        # and refuse a valid assertion as a replay. The provider's guarded sessions would
+        # decline at the write too; declining here spares verifying the signature twice.
         require_storage()
         try:
             token = jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGORITHMS)

@@ -6,11 +6,11 @@ import httpx
 import pytest
 
 from tests.protocol.oidc_helpers import add_client
+from tests.support.client_assertions import JWT_BEARER
 
 pytestmark = pytest.mark.e2e
 
 LONG = "x" * 20_000
-JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ODD = '"\\\x00<>\u202e漢'
 
 

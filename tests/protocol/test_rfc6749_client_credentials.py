@@ -17,6 +17,7 @@ from joserfc.jwk import ECKey, KeySet
 
 from tests.protocol.conftest import REGISTRATION_TOKEN
 from tests.protocol.oidc_helpers import add_client
+from tests.support.client_assertions import JWT_BEARER, client_assertion
 
 pytestmark = pytest.mark.e2e
 
@@ -113,19 +114,6 @@ def _register(server, body):
     )
 
 
-def _assertion(key, client_id, audience, jti=None):
-    now = int(time.time())
-    claims = {
-        "iss": client_id,
-        "sub": client_id,
-        "aud": audience,
-        "iat": now,
-        "exp": now + 60,
-        "jti": jti or uuid.uuid4().hex,
-    }
-    return jwt.encode({"alg": "ES256", "kid": key.kid}, claims, key)
-
-
 def test_private_key_jwt_authentication_and_assertion_replay(server) -> None:
     key = ECKey.generate_key("P-256", auto_kid=True)
     registered = _register(
@@ -141,10 +129,10 @@ def test_private_key_jwt_authentication_and_assertion_replay(server) -> None:
     assert registered.status_code == 201, registered.text
     client_id = registered.json()["client_id"]
     assert "client_secret" not in registered.json()
-    assertion = _assertion(key, client_id, f"{server.base_url}/token")
+    assertion = client_assertion(key, client_id, f"{server.base_url}/token")
     form = {
         "grant_type": "client_credentials",
-        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion_type": JWT_BEARER,
         "client_assertion": assertion,
     }
     first = httpx.post(f"{server.base_url}/token", data=form)
@@ -155,7 +143,7 @@ def test_private_key_jwt_authentication_and_assertion_replay(server) -> None:
     assert replay.json()["error"] == "invalid_client"
     # Signed by another key: refused.
     stranger = ECKey.generate_key("P-256", auto_kid=True)
-    forged = {**form, "client_assertion": _assertion(stranger, client_id, server.base_url)}
+    forged = {**form, "client_assertion": client_assertion(stranger, client_id, server.base_url)}
     assert httpx.post(f"{server.base_url}/token", data=forged).json()["error"] == "invalid_client"
 
 
@@ -219,7 +207,7 @@ def test_private_key_jwt_only_with_advertised_algorithms(server) -> None:
             f"{server.base_url}/token",
             data={
                 "grant_type": "client_credentials",
-                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion_type": JWT_BEARER,
                 "client_assertion": assertion,
             },
         )

@@ -10,7 +10,6 @@ import json
 import logging
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -19,7 +18,6 @@ from urllib.parse import urlencode
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy import delete, select
 from starlette.responses import JSONResponse, Response
@@ -28,6 +26,7 @@ from uvicorn.server import ServerState
 from identity.oidc.models import ClientAssertion, OAuthClient
 from identity.oidc.services import register_client
 from identity.oidc.tokens import AccessTokenClaims
+from tests.support.client_assertions import JWT_BEARER, client_assertion
 from tests.support.raw_http import MemoryTransport, counted_and_timed, parse_answer
 from wallet_api.app import create_app
 from wallet_api.direct_answers import MAX_BODY_BYTES, DirectAnswers, DirectRequest, head_lines
@@ -267,20 +266,11 @@ def test_a_private_key_jwt_assertion_is_recorded_once_by_the_application(
         client_id = row.client_id
 
     def assertion_body() -> bytes:
-        now = int(time.time())
-        claims = {
-            "iss": client_id,
-            "sub": client_id,
-            "aud": f"{runtime.settings.issuer_url}/token",
-            "iat": now,
-            "exp": now + 60,
-            "jti": uuid.uuid4().hex,
-        }
-        assertion = jwt.encode({"alg": "ES256", "kid": key.kid}, claims, key)
+        assertion = client_assertion(key, client_id, f"{runtime.settings.issuer_url}/token")
         return urlencode(
             {
                 "grant_type": "client_credentials",
-                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion_type": JWT_BEARER,
                 "client_assertion": assertion,
             }
         ).encode()
