@@ -23,6 +23,17 @@ declared length within the limit, is held until it is complete and handed to the
 endpoint's own function; when that declines (the answer needs I/O) the request is given to
 uvicorn as it arrived: headers, body, end.
 
+A connection that sends the very same bytes again, when its last read was one whole
+request given a prebuilt answer, is answered without parsing them again: bytes equal to
+one whole message, read at a message's boundary, parse the same way again, so the
+request's target and headers are taken from the last time and the prebuilt answer is
+asked for afresh (a new request id, today's ``Date``, the current document, counted the
+same). Gateways and caches that poll the JWKS or discovery on a kept-alive connection send
+exactly that. What is kept is what uvicorn keeps anyway until the next request begins: the
+last request's target and headers, here with its bytes; any other read drops it. Not
+parsing again took a JWKS request at one connection from ~43 to ~35 µs of server CPU
+(bench scenario 1, old and new code side by side).
+
 Per request, two pieces of uvicorn's bookkeeping are lighter here (bench scenarios 1-3:
 ~5 µs of server CPU a JWKS request at one connection, ~8 % of a ``client_credentials``
 token's at 64): the ASGI scope is made only for a request the application answers, and
@@ -147,6 +158,14 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self._direct_body: list[bytes] | None = None
         self._idle = False
         self._idle_until = 0.0
+        #: The last read, when it was one whole request given a prebuilt answer: its
+        #: bytes, target and headers.
+        self._repeatable: tuple[bytes, bytes, list[tuple[bytes, bytes]]] | None = None
+        #: Whether the parser is inside a message (between its beginning and its end).
+        self._in_message = False
+        #: Messages begun in the current read, and whether one got a prebuilt answer.
+        self._begun_in_read = 0
+        self._prebuilt_in_read = False
         super().connection_made(coalescing)  # type: ignore[arg-type]
 
     # -- the keep-alive timeout ------------------------------------------------------
@@ -191,6 +210,42 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             self.timeout_keep_alive_task.cancel()
             self.timeout_keep_alive_task = None
 
+    # -- a request repeated ----------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        repeatable = self._repeatable
+        if repeatable is not None and data == repeatable[0] and self._answer_repeated(repeatable):
+            return
+        self._repeatable = None
+        at_boundary = not self._in_message
+        self._begun_in_read = 0
+        self._prebuilt_in_read = False
+        super().data_received(data)
+        if (
+            at_boundary
+            and self._begun_in_read == 1
+            and self._prebuilt_in_read
+            and not self._in_message
+            and not self.transport.is_closing()
+        ):
+            self._repeatable = (bytes(data), self.url, self.headers)
+
+    def _answer_repeated(self, repeated: tuple[bytes, bytes, list[tuple[bytes, bytes]]]) -> bool:
+        """Answers the same whole request as the last read's, if its prebuilt answer is
+        still to be had and the connection is free; False: parse it as any other read."""
+        source = self._prebuilt
+        if source is None or not self._connection_free():
+            return False
+        _, target, headers = repeated
+        answer = source.answer(
+            target, headers, _server_header_lines(self.server_state.default_headers)
+        )
+        if answer is None:
+            return False
+        self._idle = False  # as uvicorn's data_received: a request arrived
+        self._write_answer(answer)
+        return True
+
     # -- the request --------------------------------------------------------------
 
     def on_message_begin(self) -> None:
@@ -200,6 +255,8 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self.expect_100_continue = False
         self.headers = []
         self.scope = None  # type: ignore[assignment]
+        self._in_message = True
+        self._begun_in_read += 1
 
     def _begin_for_application(self) -> None:
         """The scope uvicorn would have made at the message's beginning, with what has
@@ -232,6 +289,7 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._in_message = False
         if self._direct_body is not None:
             self._direct_message_complete()
             return
@@ -240,6 +298,7 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             super().on_message_complete()
             return
         self._prebuilt_answer = None
+        self._prebuilt_in_read = True
         self._write_answer(answer)
 
     def _write_answer(self, answer: bytes) -> None:
@@ -252,12 +311,20 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         """A request that could go no other way: HTTP/1.1 keep-alive, no upgrade, no
         ``Expect``, nothing before it still being answered, writes not paused."""
         parser = self.parser
+        return (
+            not (
+                parser.get_http_version() != "1.1"
+                or not parser.should_keep_alive()
+                or parser.should_upgrade()
+                or self.expect_100_continue
+            )
+            and self._connection_free()
+        )
+
+    def _connection_free(self) -> bool:
+        """Nothing before still being answered on the connection, writes not paused."""
         return not (
-            parser.get_http_version() != "1.1"
-            or not parser.should_keep_alive()
-            or parser.should_upgrade()
-            or self.expect_100_continue
-            or self.pipeline
+            self.pipeline
             or (self.cycle is not None and not self.cycle.response_complete)
             or self.flow.write_paused
         )

@@ -1,6 +1,7 @@
 """Per-request bookkeeping of the HTTP protocol (wallet_api.http_protocol): the keep-alive
-timeout, one timer per connection, and the ASGI scope, made only for a request the
-application answers and then exactly as uvicorn makes it."""
+timeout, one timer per connection; the ASGI scope, made only for a request the
+application answers and then exactly as uvicorn makes it; and a request for a prebuilt
+answer repeated on its connection, answered afresh without being parsed again."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from starlette.responses import Response
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from tests.support.raw_http import MemoryTransport
+from tests.support.raw_http import MemoryTransport, parse_answer
 from wallet_api.direct_answers import DirectAnswers, DirectRequest
 from wallet_api.http_protocol import CoalescingHttpToolsProtocol
 from wallet_api.metrics import RequestMetrics
 from wallet_api.middleware import ResponseHeaders
+from wallet_api.prebuilt import PrebuiltAnswers
 
 KEEP_ALIVE = 5.0
 
@@ -252,3 +254,214 @@ def test_pipelined_requests_each_get_their_own_scope() -> None:
     ours = _scopes(CoalescingHttpToolsProtocol, requests, answers=3)
     assert [scope["path"] for scope in ours] == ["/one", "/x", "/three"]
     assert ours == _scopes(HttpToolsProtocol, requests, answers=3)
+
+
+# -- a request repeated -------------------------------------------------------------------
+
+
+class _Document:
+    """The current answer for ``/jwks``: a new response when the document changes, None
+    while it cannot be had without I/O."""
+
+    def __init__(self) -> None:
+        self.ready = True
+        self.change(b'{"keys":[1]}')
+
+    def change(self, body: bytes) -> None:
+        self.body = body
+        self.response = Response(body, media_type="application/json")
+
+    def __call__(self) -> Response | None:
+        return self.response if self.ready else None
+
+
+class _CountedMetrics(RequestMetrics):
+    def __init__(self) -> None:
+        super().__init__()
+        self.counted: list[tuple[str, str, int]] = []
+
+    def count(self, method: str, route: str, status: int) -> None:
+        self.counted.append((method, route, status))
+
+
+class _CountedParser:
+    """The connection's parser, with the reads it was fed counted."""
+
+    def __init__(self, parser: Any) -> None:
+        self._parser = parser
+        self.fed = 0
+
+    def feed_data(self, data: bytes) -> None:
+        self.fed += 1
+        self._parser.feed_data(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+
+class _PrebuiltConnection:
+    """A connection to an application with a prebuilt ``/jwks`` (answered ``ok`` by the
+    application when the document is not ready, and for every other path)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.app = _App()
+        self.document = _Document()
+        self.metrics = _CountedMetrics()
+        self.app.prebuilt_answers = PrebuiltAnswers(  # type: ignore[attr-defined]
+            {"/jwks": self.document}, headers=ResponseHeaders(https=False), metrics=self.metrics
+        )
+        self.protocol, self.transport = _protocol(self.app, loop)
+        self.parser = _CountedParser(self.protocol.parser)
+        self.protocol.parser = self.parser
+        self.answered = 0
+
+    async def send(
+        self, *reads: bytes, answers: int = 1
+    ) -> list[tuple[int, dict[str, str], bytes]]:
+        """``reads`` received one after the other; the ``answers`` they get."""
+        for data in reads:
+            self.protocol.data_received(data)
+        self.answered += answers
+        await _answers(self.transport, self.answered)
+        raw, parsed = b"".join(self.transport.writes), []
+        while raw:
+            status, headers, body, raw = parse_answer(raw)
+            parsed.append((status, headers, body))
+        return parsed[-answers:]
+
+
+JWKS_REQUEST = _get("/jwks")
+
+
+def test_a_repeated_request_is_answered_afresh_without_being_parsed_again() -> None:
+    async def scenario() -> None:
+        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        first = (await connection.send(JWKS_REQUEST))[0]
+        request_ids = {first[1]["x-request-id"]}
+        for _ in range(4):
+            (answer,) = await connection.send(JWKS_REQUEST)
+            assert answer[0] == 200
+            assert answer[2] == b'{"keys":[1]}'
+            assert answer[1].keys() == first[1].keys()  # date, the request id, the rest
+            request_ids.add(answer[1]["x-request-id"])
+        assert len(request_ids) == 5  # each answer its own request id
+        assert connection.metrics.counted == [("GET", "/jwks", 200)] * 5
+        assert connection.parser.fed == 1
+        assert connection.app.scopes == []
+
+    asyncio.run(scenario())
+
+
+def test_a_repeat_keeps_the_callers_request_id() -> None:
+    async def scenario() -> None:
+        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        request = _get("/jwks").replace(b"\r\n\r\n", b"\r\nX-Request-Id: balancer-7\r\n\r\n")
+        for _ in range(3):
+            (answer,) = await connection.send(request)
+            assert answer[1]["x-request-id"] == "balancer-7"
+        assert connection.parser.fed == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_repeat_gets_the_document_as_it_is_now() -> None:
+    async def scenario() -> None:
+        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        await connection.send(JWKS_REQUEST)
+        connection.document.change(b'{"keys":[1,2]}')  # a key rotated in
+        (answer,) = await connection.send(JWKS_REQUEST)
+        assert answer[2] == b'{"keys":[1,2]}'
+        assert answer[1]["content-length"] == str(len(b'{"keys":[1,2]}'))
+
+    asyncio.run(scenario())
+
+
+def test_a_repeat_whose_document_is_not_ready_goes_to_the_application() -> None:
+    async def scenario() -> None:
+        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        await connection.send(JWKS_REQUEST)
+        connection.document.ready = False  # its cache expired: reading it needs I/O
+        (answer,) = await connection.send(JWKS_REQUEST)
+        assert answer[2] == b"ok"
+        (scope,) = connection.app.scopes
+        assert (scope["method"], scope["path"]) == ("GET", "/jwks")
+        assert scope["headers"] == [(b"host", b"127.0.0.1")]
+        connection.document.ready = True
+        for _ in range(2):
+            (answer,) = await connection.send(JWKS_REQUEST)
+            assert answer[2] == b'{"keys":[1]}'
+        assert connection.parser.fed == 3  # the declined repeat was parsed, then one more
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("reads", "answers"),
+    [
+        ((JWKS_REQUEST * 2,), 2),
+        ((JWKS_REQUEST[:10], JWKS_REQUEST[10:]), 1),
+        ((JWKS_REQUEST + JWKS_REQUEST[:10], JWKS_REQUEST[10:]), 2),
+        ((_get("/jwks").replace(b"HTTP/1.1", b"HTTP/1.0"),), 1),
+    ],
+    ids=["two-in-one-read", "one-in-two-reads", "one-and-a-part", "http10"],
+)
+def test_reads_that_are_not_one_whole_prebuilt_request_are_parsed_every_time(
+    reads: tuple[bytes, ...], answers: int
+) -> None:
+    async def scenario() -> None:
+        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        for _ in range(3):
+            got = await connection.send(*reads, answers=answers)
+            assert [status for status, _, _ in got] == [200] * answers
+            if connection.transport.closed:  # HTTP/1.0: answered, then closed
+                break
+        assert connection.parser.fed == len(reads) * (1 if connection.transport.closed else 3)
+
+    asyncio.run(scenario())
+
+
+def test_a_repeat_while_writes_are_paused_waits_its_turn_through_the_application() -> None:
+    async def scenario() -> None:
+        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        await connection.send(JWKS_REQUEST)
+        connection.protocol.pause_writing()  # the client reads its answers slowly
+        connection.protocol.data_received(JWKS_REQUEST)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert len(connection.app.scopes) == 1  # not answered past the paused writes
+        assert b"".join(connection.transport.writes).count(b"HTTP/1.1 ") == 1
+        connection.protocol.resume_writing()
+        connection.answered += 1
+        await _answers(connection.transport, connection.answered)
+        assert b"".join(connection.transport.writes).endswith(b"ok")
+
+    asyncio.run(scenario())
+
+
+def test_another_read_after_a_repeat_is_parsed_as_it_comes() -> None:
+    async def scenario() -> None:
+        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        await connection.send(JWKS_REQUEST)
+        await connection.send(JWKS_REQUEST)
+        (answer,) = await connection.send(_get("/other"))
+        assert answer[2] == b"ok"
+        await connection.send(JWKS_REQUEST)
+        (answer,) = await connection.send(b"BOGUS\x01 / HTTP/1.1\r\n\r\n")
+        assert answer[0] == 400
+        assert connection.transport.closed
+        assert connection.parser.fed == 4
+
+    asyncio.run(scenario())
+
+
+def test_a_read_that_finishes_an_earlier_request_is_not_taken_for_a_whole_one() -> None:
+    async def scenario() -> None:
+        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        tail_and_whole = JWKS_REQUEST[10:] + JWKS_REQUEST
+        await connection.send(JWKS_REQUEST[:10], tail_and_whole, answers=2)
+        # The same bytes again, now at a request's beginning: not a request.
+        (answer,) = await connection.send(tail_and_whole)
+        assert answer[0] == 400
+        assert connection.transport.closed
+
+    asyncio.run(scenario())

@@ -201,3 +201,26 @@ def test_prebuilt_answers_show_in_the_metrics(server) -> None:
         time.sleep(0.2)
     # All seven counted; none timed: the protocol answered them, not the application.
     assert metrics() == (answered + 7, through_application)
+
+
+@pytest.mark.e2e
+def test_a_request_repeated_on_its_connection_is_answered_afresh_each_time(server) -> None:
+    host, port = server.base_url.removeprefix("http://").split(":")
+    answers = []
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        for _ in range(6):  # one request, its answer read, then the very same bytes again
+            sock.sendall(_get("/jwks.json"))
+            raw = b""
+            while b"\r\n\r\n" not in raw or len(parse_answer(raw)[2]) < int(
+                parse_answer(raw)[1].get("content-length", "0")
+            ):
+                chunk = sock.recv(65536)
+                assert chunk, "the connection was closed"
+                raw += chunk
+            status, headers, body, rest = parse_answer(raw)
+            assert rest == b""
+            answers.append((status, headers, body))
+    assert [status for status, _, _ in answers] == [200] * 6
+    assert len({body for _, _, body in answers}) == 1
+    assert b'"keys"' in answers[0][2]
+    assert len({headers["x-request-id"] for _, headers, _ in answers}) == 6
