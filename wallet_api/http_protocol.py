@@ -24,15 +24,20 @@ endpoint's own function; when that declines (the answer needs I/O) the request i
 uvicorn as it arrived: headers, body, end.
 
 A connection that sends the very same bytes again, when its last read was one whole
-request given a prebuilt answer, is answered without parsing them again: bytes equal to
-one whole message, read at a message's boundary, parse the same way again, so the
-request's target and headers are taken from the last time and the prebuilt answer is
-asked for afresh (a new request id, today's ``Date``, the current document, counted the
-same). Gateways and caches that poll the JWKS or discovery on a kept-alive connection send
-exactly that. What is kept is what uvicorn keeps anyway until the next request begins: the
-last request's target and headers, here with its bytes; any other read drops it. Not
-parsing again took a JWKS request at one connection from ~43 to ~35 µs of server CPU
-(bench scenario 1, old and new code side by side).
+request answered without the application (prebuilt or direct), is answered without
+parsing them again: bytes equal to one whole message, read at a message's boundary,
+parse the same way again, so the request's method, target, headers and body are taken
+from the last time and the answer is made afresh by the same code (the prebuilt answer
+asked for again, the endpoint's handler run again: a new request id, today's ``Date``,
+the current document or token state, counted and timed the same; when it declines, the
+read is parsed as any other and reaches the application). Gateways polling the JWKS and
+resource servers introspecting the same token or reading the same userinfo on a
+kept-alive connection send exactly that. What is kept is the last request, which uvicorn
+keeps too until the next one begins (its target and headers, credentials included), here
+with its bytes and body, for one request a connection; any other read drops it, and so
+does the end of the connection. Not parsing again took ~8 µs of server CPU off a JWKS
+request at one connection and ~16 µs off a cached introspection (bench scenarios 1 and 3,
+old and new code side by side).
 
 Per request, two pieces of uvicorn's bookkeeping are lighter here (bench scenarios 1-3:
 ~5 µs of server CPU a JWKS request at one connection, ~8 % of a ``client_credentials``
@@ -45,7 +50,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -146,6 +151,17 @@ def _server_header_lines(default_headers: list[tuple[bytes, bytes]]) -> bytes:
     return lines
 
 
+class _Repeatable(NamedTuple):
+    """A read that was one whole request answered without the application."""
+
+    data: bytes
+    method: bytes
+    target: bytes
+    headers: list[tuple[bytes, bytes]]
+    #: The body of a request with a direct answer; None: a prebuilt answer.
+    body: bytes | None
+
+
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     """``uvicorn.Config(http=CoalescingHttpToolsProtocol)``."""
 
@@ -158,14 +174,14 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self._direct_body: list[bytes] | None = None
         self._idle = False
         self._idle_until = 0.0
-        #: The last read, when it was one whole request given a prebuilt answer: its
-        #: bytes, target and headers.
-        self._repeatable: tuple[bytes, bytes, list[tuple[bytes, bytes]]] | None = None
+        #: The last read, when it was one whole request answered without the application.
+        self._repeatable: _Repeatable | None = None
         #: Whether the parser is inside a message (between its beginning and its end).
         self._in_message = False
-        #: Messages begun in the current read, and whether one got a prebuilt answer.
+        #: Messages begun in the current read, and the request in it answered without the
+        #: application, if any.
         self._begun_in_read = 0
-        self._prebuilt_in_read = False
+        self._answered_in_read: _Repeatable | None = None
         super().connection_made(coalescing)  # type: ignore[arg-type]
 
     # -- the keep-alive timeout ------------------------------------------------------
@@ -206,6 +222,7 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
+        self._repeatable = None  # the last request's credentials go with the connection
         if self.timeout_keep_alive_task is not None:
             self.timeout_keep_alive_task.cancel()
             self.timeout_keep_alive_task = None
@@ -214,32 +231,38 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         repeatable = self._repeatable
-        if repeatable is not None and data == repeatable[0] and self._answer_repeated(repeatable):
+        if repeatable is not None and data == repeatable.data and self._answer_repeated(repeatable):
             return
         self._repeatable = None
         at_boundary = not self._in_message
         self._begun_in_read = 0
-        self._prebuilt_in_read = False
+        self._answered_in_read = None
         super().data_received(data)
+        answered = self._answered_in_read
         if (
-            at_boundary
+            answered is not None
+            and at_boundary
             and self._begun_in_read == 1
-            and self._prebuilt_in_read
             and not self._in_message
             and not self.transport.is_closing()
         ):
-            self._repeatable = (bytes(data), self.url, self.headers)
+            self._repeatable = answered._replace(data=bytes(data))
 
-    def _answer_repeated(self, repeated: tuple[bytes, bytes, list[tuple[bytes, bytes]]]) -> bool:
-        """Answers the same whole request as the last read's, if its prebuilt answer is
-        still to be had and the connection is free; False: parse it as any other read."""
-        source = self._prebuilt
-        if source is None or not self._connection_free():
+    def _answer_repeated(self, repeated: _Repeatable) -> bool:
+        """Answers the same whole request as the last read's, if its answer is still to be
+        had without the application and the connection is free; False: parse it as any
+        other read."""
+        if not self._connection_free():
             return False
-        _, target, headers = repeated
-        answer = source.answer(
-            target, headers, _server_header_lines(self.server_state.default_headers)
-        )
+        server_lines = _server_header_lines(self.server_state.default_headers)
+        answer = None
+        if repeated.body is None:
+            if self._prebuilt is not None:
+                answer = self._prebuilt.answer(repeated.target, repeated.headers, server_lines)
+        elif self._direct is not None:
+            answer = self._direct.answer(
+                repeated.method, repeated.target, repeated.headers, repeated.body, server_lines
+            )
         if answer is None:
             return False
         self._idle = False  # as uvicorn's data_received: a request arrived
@@ -298,7 +321,7 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             super().on_message_complete()
             return
         self._prebuilt_answer = None
-        self._prebuilt_in_read = True
+        self._answered_in_read = _Repeatable(b"", b"GET", self.url, self.headers, None)
         self._write_answer(answer)
 
     def _write_answer(self, answer: bytes) -> None:
@@ -367,15 +390,17 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         body = b"".join(body_parts)
         source = self._direct
         answer = None
+        method = self.parser.get_method()
         if source is not None:
             answer = source.answer(
-                self.parser.get_method(),
+                method,
                 self.url,
                 self.headers,
                 body,
                 _server_header_lines(self.server_state.default_headers),
             )
         if answer is not None:
+            self._answered_in_read = _Repeatable(b"", method, self.url, self.headers, body)
             self._write_answer(answer)
             return
         # The application answers: the request is given to uvicorn as it arrived.

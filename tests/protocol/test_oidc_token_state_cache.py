@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,6 +221,50 @@ def test_an_introspection_answered_from_the_cache_is_the_applications_answer(
         assert {k: v for k, v in answer.headers.items() if k not in ignored} == {
             k: v for k, v in first.headers.items() if k not in ignored
         }
+
+
+def _exchange_on(sock: socket.socket, request: bytes) -> tuple[int, bytes]:
+    """``request`` sent on ``sock`` in one write; the status and body of its answer."""
+    sock.sendall(request)
+    raw = b""
+    while True:
+        head, found, body = raw.partition(b"\r\n\r\n")
+        if found:
+            length = int(re.search(rb"(?im)^content-length: *(\d+)", head).group(1))  # type: ignore[union-attr]
+            if len(body) >= length:
+                return int(head.split(b" ")[1]), body[:length]
+        chunk = sock.recv(65536)
+        assert chunk, "the connection was closed"
+        raw += chunk
+
+
+def test_the_same_introspection_repeated_on_a_connection_sees_a_revocation_at_once(
+    pg_server: LiveServer,
+) -> None:
+    """A resource server sending the very same request again on its kept-alive connection
+    is answered afresh each time (wallet_api.http_protocol answers a repeat without parsing
+    it again, never from a kept answer): after a revocation the next repeat is inactive."""
+    token = _token(pg_server, "330106198808080020")
+    client = token["client"]
+    form = f"token={token['access_token']}".encode()
+    credentials = base64.b64encode(f"{client.client_id}:{client.client_secret}".encode())
+    host, port = pg_server.base_url.removeprefix("http://").split(":")
+    request = (
+        b"POST /introspect HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
+        b"Authorization: Basic " + credentials + b"\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: " + str(len(form)).encode() + b"\r\n\r\n" + form
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        for _ in range(4):
+            status, body = _exchange_on(sock, request)
+            assert status == 200
+            assert json.loads(body)["active"] is True
+        _revoke(pg_server, token)
+        for _ in range(2):
+            status, body = _exchange_on(sock, request)
+            assert status == 200
+            assert json.loads(body) == {"active": False}
 
 
 def test_a_userinfo_answer_from_the_cache_is_the_applications_answer(

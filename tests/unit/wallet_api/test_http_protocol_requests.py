@@ -1,7 +1,8 @@
 """Per-request bookkeeping of the HTTP protocol (wallet_api.http_protocol): the keep-alive
 timeout, one timer per connection; the ASGI scope, made only for a request the
-application answers and then exactly as uvicorn makes it; and a request for a prebuilt
-answer repeated on its connection, answered afresh without being parsed again."""
+application answers and then exactly as uvicorn makes it; and a request answered without
+the application (prebuilt or direct) repeated on its connection, answered afresh without
+being parsed again."""
 
 from __future__ import annotations
 
@@ -74,14 +75,20 @@ class _App:
 
     def __init__(self) -> None:
         self.scopes: list[dict[str, Any]] = []
+        self.bodies: list[bytes] = []
         self.release = asyncio.Event()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
         self.scopes.append(dict(scope))
-        while (await receive()).get("more_body"):
-            pass
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.bodies.append(body)
         if scope["path"] == "/slow":
             await self.release.wait()
         await send(
@@ -299,16 +306,38 @@ class _CountedParser:
         return getattr(self._parser, name)
 
 
-class _PrebuiltConnection:
-    """A connection to an application with a prebuilt ``/jwks`` (answered ``ok`` by the
-    application when the document is not ready, and for every other path)."""
+class _Issuer:
+    """A direct answer for ``POST /x``: a new serial number each time it answers, and None
+    (the application answers) while it is not ready."""
+
+    def __init__(self) -> None:
+        self.ready = True
+        self.calls: list[bytes] = []
+
+    def __call__(self, request: DirectRequest) -> Response | None:
+        self.calls.append(request.body)
+        if not self.ready:
+            return None
+        return Response(f"serial {len(self.calls)}".encode(), media_type="text/plain")
+
+
+class _AnsweringConnection:
+    """A connection to an application with a prebuilt ``/jwks`` and a direct ``POST /x``
+    (answered ``ok`` by the application when they cannot answer, and for every other
+    path)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.app = _App()
         self.document = _Document()
+        self.issuer = _Issuer()
         self.metrics = _CountedMetrics()
         self.app.prebuilt_answers = PrebuiltAnswers(  # type: ignore[attr-defined]
             {"/jwks": self.document}, headers=ResponseHeaders(https=False), metrics=self.metrics
+        )
+        self.app.direct_answers = DirectAnswers(  # type: ignore[attr-defined]
+            {("POST", "/x"): self.issuer},
+            headers=ResponseHeaders(https=False),
+            metrics=self.metrics,
         )
         self.protocol, self.transport = _protocol(self.app, loop)
         self.parser = _CountedParser(self.protocol.parser)
@@ -335,7 +364,7 @@ JWKS_REQUEST = _get("/jwks")
 
 def test_a_repeated_request_is_answered_afresh_without_being_parsed_again() -> None:
     async def scenario() -> None:
-        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        connection = _AnsweringConnection(asyncio.get_running_loop())
         first = (await connection.send(JWKS_REQUEST))[0]
         request_ids = {first[1]["x-request-id"]}
         for _ in range(4):
@@ -354,7 +383,7 @@ def test_a_repeated_request_is_answered_afresh_without_being_parsed_again() -> N
 
 def test_a_repeat_keeps_the_callers_request_id() -> None:
     async def scenario() -> None:
-        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        connection = _AnsweringConnection(asyncio.get_running_loop())
         request = _get("/jwks").replace(b"\r\n\r\n", b"\r\nX-Request-Id: balancer-7\r\n\r\n")
         for _ in range(3):
             (answer,) = await connection.send(request)
@@ -366,7 +395,7 @@ def test_a_repeat_keeps_the_callers_request_id() -> None:
 
 def test_a_repeat_gets_the_document_as_it_is_now() -> None:
     async def scenario() -> None:
-        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        connection = _AnsweringConnection(asyncio.get_running_loop())
         await connection.send(JWKS_REQUEST)
         connection.document.change(b'{"keys":[1,2]}')  # a key rotated in
         (answer,) = await connection.send(JWKS_REQUEST)
@@ -378,7 +407,7 @@ def test_a_repeat_gets_the_document_as_it_is_now() -> None:
 
 def test_a_repeat_whose_document_is_not_ready_goes_to_the_application() -> None:
     async def scenario() -> None:
-        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        connection = _AnsweringConnection(asyncio.get_running_loop())
         await connection.send(JWKS_REQUEST)
         connection.document.ready = False  # its cache expired: reading it needs I/O
         (answer,) = await connection.send(JWKS_REQUEST)
@@ -409,7 +438,7 @@ def test_reads_that_are_not_one_whole_prebuilt_request_are_parsed_every_time(
     reads: tuple[bytes, ...], answers: int
 ) -> None:
     async def scenario() -> None:
-        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        connection = _AnsweringConnection(asyncio.get_running_loop())
         for _ in range(3):
             got = await connection.send(*reads, answers=answers)
             assert [status for status, _, _ in got] == [200] * answers
@@ -422,7 +451,7 @@ def test_reads_that_are_not_one_whole_prebuilt_request_are_parsed_every_time(
 
 def test_a_repeat_while_writes_are_paused_waits_its_turn_through_the_application() -> None:
     async def scenario() -> None:
-        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        connection = _AnsweringConnection(asyncio.get_running_loop())
         await connection.send(JWKS_REQUEST)
         connection.protocol.pause_writing()  # the client reads its answers slowly
         connection.protocol.data_received(JWKS_REQUEST)
@@ -440,7 +469,7 @@ def test_a_repeat_while_writes_are_paused_waits_its_turn_through_the_application
 
 def test_another_read_after_a_repeat_is_parsed_as_it_comes() -> None:
     async def scenario() -> None:
-        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        connection = _AnsweringConnection(asyncio.get_running_loop())
         await connection.send(JWKS_REQUEST)
         await connection.send(JWKS_REQUEST)
         (answer,) = await connection.send(_get("/other"))
@@ -456,12 +485,62 @@ def test_another_read_after_a_repeat_is_parsed_as_it_comes() -> None:
 
 def test_a_read_that_finishes_an_earlier_request_is_not_taken_for_a_whole_one() -> None:
     async def scenario() -> None:
-        connection = _PrebuiltConnection(asyncio.get_running_loop())
+        connection = _AnsweringConnection(asyncio.get_running_loop())
         tail_and_whole = JWKS_REQUEST[10:] + JWKS_REQUEST
         await connection.send(JWKS_REQUEST[:10], tail_and_whole, answers=2)
         # The same bytes again, now at a request's beginning: not a request.
         (answer,) = await connection.send(tail_and_whole)
         assert answer[0] == 400
         assert connection.transport.closed
+
+    asyncio.run(scenario())
+
+
+POST_REQUEST = (
+    b"POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic YWdlbmN5OnNlY3JldA==\r\n"
+    b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\nscope=a"
+)
+
+
+def test_a_repeated_request_with_a_direct_answer_is_answered_afresh_by_its_endpoint() -> None:
+    async def scenario() -> None:
+        connection = _AnsweringConnection(asyncio.get_running_loop())
+        for serial in range(1, 5):
+            (answer,) = await connection.send(POST_REQUEST)
+            assert answer[0] == 200
+            assert answer[2] == f"serial {serial}".encode()  # the endpoint ran each time
+        assert connection.issuer.calls == [b"scope=a"] * 4
+        assert connection.parser.fed == 1
+        assert connection.app.scopes == []
+
+    asyncio.run(scenario())
+
+
+def test_a_repeat_its_endpoint_declines_reaches_the_application_as_it_arrived() -> None:
+    async def scenario() -> None:
+        connection = _AnsweringConnection(asyncio.get_running_loop())
+        await connection.send(POST_REQUEST)
+        connection.issuer.ready = False  # its answer needs the database now
+        (answer,) = await connection.send(POST_REQUEST)
+        assert answer[2] == b"ok"
+        (scope,) = connection.app.scopes
+        assert (scope["method"], scope["path"]) == ("POST", "/x")
+        assert (b"authorization", b"Basic YWdlbmN5OnNlY3JldA==") in scope["headers"]
+        assert connection.app.bodies == [b"scope=a"]
+        # The declined repeat was parsed as any other read, and asked the endpoint again.
+        assert connection.parser.fed == 2
+        assert len(connection.issuer.calls) == 3
+
+    asyncio.run(scenario())
+
+
+def test_a_request_with_its_body_in_a_later_read_is_parsed_every_time() -> None:
+    async def scenario() -> None:
+        connection = _AnsweringConnection(asyncio.get_running_loop())
+        head, body = POST_REQUEST[:-7], POST_REQUEST[-7:]
+        for serial in range(1, 4):
+            (answer,) = await connection.send(head, body)
+            assert answer[2] == f"serial {serial}".encode()
+        assert connection.parser.fed == 6
 
     asyncio.run(scenario())
