@@ -40,6 +40,16 @@ def counted_and_timed(
     return tuple(float(f.group(1)) if f else 0.0 for f in found)  # type: ignore[return-value]
 
 
+async def received_body(receive: Any) -> bytes:
+    """The whole body of the request an ASGI application is answering, from ``receive``."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
 class MemoryTransport:
     """A connection's transport for an HTTP protocol fed from memory: keeps what is
     written, and whether it was closed."""

@@ -27,7 +27,12 @@ from identity.oidc.models import ClientAssertion, OAuthClient
 from identity.oidc.services import register_client
 from identity.oidc.tokens import AccessTokenClaims
 from tests.support.client_assertions import JWT_BEARER, client_assertion
-from tests.support.raw_http import MemoryTransport, counted_and_timed, parse_answer
+from tests.support.raw_http import (
+    MemoryTransport,
+    counted_and_timed,
+    parse_answer,
+    received_body,
+)
 from wallet_api.app import create_app
 from wallet_api.direct_answers import MAX_BODY_BYTES, DirectAnswers, DirectRequest, head_lines
 from wallet_api.http_protocol import CoalescingHttpToolsProtocol
@@ -391,12 +396,7 @@ class _EchoApp:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         assert scope["type"] == "http"
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await received_body(receive)
         seen = {
             "method": scope["method"],
             "path": scope["path"],

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from tests.support.raw_http import MemoryTransport, parse_answer
+from tests.support.raw_http import MemoryTransport, parse_answer, received_body
 from wallet_api.direct_answers import DirectAnswers, DirectRequest
 from wallet_api.http_protocol import CoalescingHttpToolsProtocol
 from wallet_api.metrics import RequestMetrics
@@ -82,13 +82,7 @@ class _App:
         if scope["type"] != "http":
             return
         self.scopes.append(dict(scope))
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        self.bodies.append(body)
+        self.bodies.append(await received_body(receive))
         if scope["path"] == "/slow":
             await self.release.wait()
         await send(
