@@ -51,6 +51,13 @@ class Status(IntEnum):
     APPLICATION_SPECIFIC = 3
 
 
+#: The named types by value (an ``Enum`` call costs a microsecond a lookup).
+_BY_VALUE: tuple[Status, ...] = tuple(sorted(Status))
+#: §7.1: "The Status Type value 0x03 and Status Type values in the range 0x0B until 0x0F
+#: are permanently reserved as application specific."
+_APPLICATION_SPECIFIC = frozenset({0x03, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F})
+
+
 class StatusList:
     """The byte array of §4.1, index 0 in the least significant bits of byte 0."""
 
@@ -224,8 +231,26 @@ class VerifiedStatusList:
         """Past its ``ttl``: §13.7 says a fresh copy SHOULD be fetched."""
         return self.ttl is not None and self.issued_at + self.ttl <= now
 
+    def value(self, idx: int) -> int:
+        """The entry as it is in the list (``bits`` wide)."""
+        return self.status_list.get(idx)
+
     def status(self, idx: int) -> Status:
-        return Status(self.status_list.get(idx))
+        """The entry's §7.1 Status Type; raises ``StatusListError`` for a reserved value.
+
+        0x03 and 0x0B-0x0F are application-specific, govwallet defines none of them:
+        each is ``APPLICATION_SPECIFIC``. A list of 4 or 8 bits can hold any other value,
+        which §7.1 reserves for types registered later.
+        """
+        value = self.status_list.get(idx)
+        if value < len(_BY_VALUE):
+            return _BY_VALUE[value]
+        if value in _APPLICATION_SPECIFIC:
+            return Status.APPLICATION_SPECIFIC
+        raise StatusListError(
+            f"the status list holds the reserved value {value:#04x} for the license; "
+            "this verifier does not know what it means"
+        )
 
 
 def verify_status_list_token(

@@ -324,7 +324,10 @@ class _Run:
             self.record(
                 "status",
                 Check.failed(
-                    StatusListError(f"unknown status value {int(status)} for the license")
+                    StatusListError(
+                        f"unknown status value {verified.value(idx)} for the license "
+                        "(application-specific)"
+                    )
                 ),
             )
 

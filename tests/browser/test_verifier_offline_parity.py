@@ -92,6 +92,13 @@ def cases(world: CredentialWorld) -> dict[str, dict[str, Any]]:
         "valid, with decoys": {"presentation": world.present(world.issue(decoys=3).credential)},
         "revoked": {"presentation": bound, "statuses": {7: 1}},
         "suspended": {"presentation": bound, "statuses": {7: 2}},
+        "application-specific status": {"presentation": bound, "statuses": {7: 3}},
+        "application-specific status, 8 bits": {
+            "presentation": bound,
+            "statuses": {7: 0x0B},
+            "bits": 8,
+        },
+        "reserved status, 8 bits": {"presentation": bound, "statuses": {7: 0x10}, "bits": 8},
         "tampered payload": {
             "presentation": bound.replace(
                 issued.issuer_jwt, forge_payload(issued.issuer_jwt, license_id="forged")
@@ -152,6 +159,7 @@ def test_the_browser_verifier_mirrors_verify_presentation(world, page) -> None:
             case.get("statuses"),
             uri=case.get("status_uri", STATUS_URI),
             exp=case.get("status_exp", NOW + timedelta(hours=1)),
+            bits=case.get("bits", 2),
         )
         expected = verify_presentation(
             presentation=case["presentation"],
@@ -179,7 +187,7 @@ def test_the_browser_verifier_mirrors_verify_presentation(world, page) -> None:
             if check["outcome"] == "failed":
                 assert actual["checks"][check_name].get("reason"), (name, check_name)
         checked += 1
-    assert checked == 17
+    assert checked == 20
 
 
 def test_gw1_text_decodes_in_the_browser_byte_for_byte(world, page) -> None:

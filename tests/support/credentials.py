@@ -172,8 +172,9 @@ class CredentialWorld:
         iat: datetime = NOW - timedelta(minutes=5),
         exp: datetime | None = NOW + timedelta(hours=1),
         ttl: timedelta | None = timedelta(minutes=30),
+        bits: int = 2,
     ) -> VerifiedStatusList:
-        entries = StatusList(size=64)
+        entries = StatusList(bits=bits, size=64)
         for idx, value in (statuses or {}).items():
             entries.set(idx, value)
         token = build_status_list_token(

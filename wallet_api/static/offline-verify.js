@@ -719,7 +719,7 @@
     try {
       var reference = isObject(payload.status) ? payload.status.status_list : null;
       if (!isObject(reference) || typeof reference.uri !== "string" || !reference.uri || !isNumericDate(reference.idx)) {
-        fail("status-list-error", "the credential's status_list reference needs a uri and an idx");
+        fail("invalid-status-list", "the credential's status_list reference needs a uri and an idx");
       }
       var token = (cache.status_lists || {})[reference.uri];
       if (!token) {
@@ -740,11 +740,18 @@
         fail("status-list-expired", "the status list expired at " + iso(list.expiresAt) + "; it is " + age + " s old — fetch a fresh one");
       }
       var value = statusAt(list, reference.idx);
-      result.status = ["valid", "invalid", "suspended", "application_specific"][value] || null;
+      //: §7.1: 0x03 and 0x0B until 0x0F are application specific; other values beyond the
+      //: named ones are reserved. A list of 4 or 8 bits can hold any of them.
+      var applicationSpecific = value === 3 || (value >= 0x0b && value <= 0x0f);
+      if (value > 2 && !applicationSpecific) {
+        var hex = (value < 16 ? "0x0" : "0x") + value.toString(16);
+        fail("invalid-status-list", "the status list holds the reserved value " + hex + " for the license; this verifier does not know what it means");
+      }
+      result.status = ["valid", "invalid", "suspended"][value] || "application_specific";
       if (value === 0) checks.status = passed();
       else if (value === 1) checks.status = failed(new Failure("license-revoked", "the license has been revoked"));
       else if (value === 2) checks.status = failed(new Failure("license-suspended", "the license is suspended"));
-      else checks.status = failed(new Failure("status-list-error", "unknown status value " + value + " for the license"));
+      else checks.status = failed(new Failure("invalid-status-list", "unknown status value " + value + " for the license (application-specific)"));
     } catch (error) {
       checks.status = failed(error);
     }

@@ -284,6 +284,30 @@ def test_revoked_or_suspended_license(world, value, code, status):
     assert _verify(world, presentation, status_lists=others).valid is True
 
 
+@pytest.mark.parametrize(
+    ("value", "status", "reason"),
+    [
+        (0x0B, "application_specific", "unknown status value 11"),
+        (0x0F, "application_specific", "unknown status value 15"),
+        (0x04, None, "reserved value 0x04"),
+        (0x0A, None, "reserved value 0x0a"),
+        (0x10, None, "reserved value 0x10"),
+        (0xFF, None, "reserved value 0xff"),
+    ],
+)
+def test_status_beyond_the_named_ones_fails_the_check(world, value, status, reason):
+    """An 8-bit list may hold any byte: 0x0B-0x0F are application-specific, the rest
+    reserved (Token Status List §7.1). Each fails the status check with its value; none
+    makes the verification raise."""
+    presentation = world.present(world.issue(idx=7).credential)
+    lists = world.status_lists({7: value}, bits=8)
+    result = _verify(world, presentation, status_lists=lists)
+    _assert_failed(result, "status", "invalid-status-list", reason)
+    assert result.status == status
+    assert result.claims["holder_name"] == "张三"
+    assert _verify(world, presentation, status_lists=world.status_lists({6: value}, bits=8)).valid
+
+
 def test_expired_status_list_fails_with_its_age(world):
     stale = world.status_lists(iat=NOW - timedelta(hours=3), exp=NOW - timedelta(hours=1))
     result = _verify(world, world.present(world.issue().credential), status_lists=stale)
