@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import orjson
-from joserfc.errors import JoseError, UnsupportedAlgorithmError
+from joserfc.errors import InvalidHeaderValueError, JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import ECKey, JWKRegistry, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 
@@ -210,7 +210,10 @@ def _import_public_jwk(
     canonical: str | tuple[tuple[str, str], ...],
 ) -> ECKey | RSAKey | OKPKey:
     jwk = json.loads(canonical) if isinstance(canonical, str) else dict(canonical)
-    key = JWKRegistry.import_key(jwk)
+    try:
+        key = JWKRegistry.import_key(jwk)
+    except KeyError as exc:  # joserfc looks a JWK's "crv" up in its table by index
+        raise ValueError(f"the JWK names what joserfc does not know: {exc.args[0]!r}") from None
     if not isinstance(key, ECKey | RSAKey | OKPKey):
         raise ValueError("only EC, RSA and OKP public keys verify signatures here")
     return key
@@ -252,6 +255,7 @@ def verify_compact(
     header = token.unverified_header
     registry = _registry(algorithms)
     try:
+        _require_crit_list(header)
         registry.check_header(header)
         alg = registry.get_alg(header["alg"])
         if alg.name == "none":
@@ -263,6 +267,20 @@ def verify_compact(
     if not valid:
         raise error(f"the {what} signature does not verify: bad_signature")
     return token.unverified_claims
+
+
+def _require_crit_list(header: dict[str, Any]) -> None:
+    """RFC 7515 §4.1.11: "crit" is a non-empty array of header parameter names.
+
+    joserfc iterates it before checking its type: a number raised TypeError there (a 500
+    from the verify API, for a header anyone can write), a string was read letter by letter.
+    """
+    if "crit" in header:
+        crit = header["crit"]
+        if type(crit) is not list or not crit or not all(type(name) is str for name in crit):
+            raise InvalidHeaderValueError(
+                "'crit' in header must be a non-empty list of header parameter names"
+            )
 
 
 def _registry(algorithms: Collection[str]) -> JWSRegistry:

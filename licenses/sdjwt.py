@@ -411,6 +411,9 @@ def parse_presentation(text: str) -> UnverifiedPresentation:
         raise MalformedPresentation("the presentation is too long")
     if SEPARATOR not in text:
         raise MalformedPresentation("not an SD-JWT: no '~' separator")
+    if not text.isascii():
+        #: Every part is base64url, joined by '.' and '~' (RFC 9901 §4): ASCII only.
+        raise MalformedPresentation("not an SD-JWT: a character outside base64url, '.' and '~'")
     issuer_jwt, *disclosures, last = text.split(SEPARATOR)
     if any(not part for part in disclosures):
         raise MalformedPresentation("not an SD-JWT: an empty disclosure between '~~'")

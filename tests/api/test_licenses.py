@@ -5,12 +5,14 @@ Agencies authenticate exactly as their systems do: client credentials at ``/toke
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from licenses import identifiers, sdjwt, statuslist
+from licenses.jose import b64url_decode, b64url_encode
 from licenses.models import License
 from tests.support.license_factories import (
     BEIJING,
@@ -423,3 +425,29 @@ def test_authorising_a_further_type_lets_the_agency_issue_it(client, runtime, ag
     assert issued.status_code == 201, issued.text
     read = client.get(f"/api/v1/licenses/{issued.json()['id']}", headers=headers).json()
     assert read["valid_until"] is None  # a marriage certificate has no end date
+
+
+def test_verify_answers_a_forged_crit_header_with_a_failed_check(client, runtime, headers) -> None:
+    """A header anyone can write (no key needed) made the verification raise: a 500."""
+    issued = issue(client, runtime, headers)
+    presented = sdjwt.present(
+        credential=issued["credential"],
+        disclose=[],
+        holder=None,
+        audience="x",
+        nonce="n",
+        iat=_now(),
+    )
+    jwt = presented.split("~")[0]
+    header = json.loads(b64url_decode(jwt.split(".")[0]))
+    forged = ".".join(
+        [b64url_encode(json.dumps({**header, "crit": 1.5}).encode()), *jwt.split(".")[1:]]
+    )
+    response = client.post(
+        "/api/v1/verify", json={"presentation": presented.replace(jwt, forged)}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["valid"] is False
+    assert result["checks"]["signature"]["outcome"] == "failed"
+    assert "'crit' in header" in result["checks"]["signature"]["reason"]

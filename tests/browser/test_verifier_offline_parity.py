@@ -79,6 +79,12 @@ def forge_payload(issuer_jwt: str, **changes: Any) -> str:
     return ".".join([header, b64url_encode(json.dumps(claims).encode()), signature])
 
 
+def forge_header(token: str, **changes: Any) -> str:
+    header, *rest = token.split(".")
+    fields = {**json.loads(b64url_decode(header)), **changes}
+    return ".".join([b64url_encode(json.dumps(fields).encode()), *rest])
+
+
 def cases(world: CredentialWorld) -> dict[str, dict[str, Any]]:
     """name → presentation plus what differs from the default lists."""
     issued = world.issue()
@@ -134,6 +140,17 @@ def cases(world: CredentialWorld) -> dict[str, dict[str, Any]]:
         "expired trust list": {"presentation": bound, "trust_exp": NOW - timedelta(minutes=1)},
         "status list not cached": {"presentation": bound, "status_uri": f"{PLATFORM}/other"},
         "not a presentation": {"presentation": "no tilde here"},
+        "crit not a list": {
+            "presentation": bound.replace(
+                issued.issuer_jwt, forge_header(issued.issuer_jwt, crit=1.5)
+            )
+        },
+        "key-binding crit not a list": {
+            "presentation": bound.replace(kb_jwt, forge_header(kb_jwt, crit="typ"))
+        },
+        "a character outside ASCII": {
+            "presentation": bound.replace(bound.split("~")[1][:4], "é", 1)
+        },
     }
 
 
@@ -187,7 +204,7 @@ def test_the_browser_verifier_mirrors_verify_presentation(world, page) -> None:
             if check["outcome"] == "failed":
                 assert actual["checks"][check_name].get("reason"), (name, check_name)
         checked += 1
-    assert checked == 20
+    assert checked == 23
 
 
 def test_gw1_text_decodes_in_the_browser_byte_for_byte(world, page) -> None:

@@ -628,6 +628,10 @@
     var issuerJws;
     try {
       if (parts.length < 2) fail("malformed-presentation", "not an SD-JWT: no '~' separator");
+      //: Every part is base64url, joined by '.' and '~' (RFC 9901 §4): ASCII only.
+      if (/[^\x00-\x7f]/.test(text)) {
+        fail("malformed-presentation", "not an SD-JWT: a character outside base64url, '.' and '~'");
+      }
       if (parts.slice(1, -1).some(function (p) {
         return !p;
       })) {

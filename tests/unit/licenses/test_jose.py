@@ -127,3 +127,92 @@ def test_imported_keys_are_cached_by_value_and_private_keys_refused(key):
         import_public_jwk(key.as_dict(private=True))
     with_list = {**public, "key_ops": ["verify"]}
     assert import_public_jwk(with_list) is import_public_jwk(dict(with_list))
+
+
+def _signed(key: ECKey, header: bytes, payload: bytes = b'{"a":1}') -> str:
+    """A token over exactly these header bytes (joserfc will not sign every header)."""
+    signing_input = f"{b64url_encode(header)}.{b64url_encode(payload)}"
+    signature = JWSRegistry.algorithms["ES256"].sign(signing_input.encode(), key)
+    return f"{signing_input}.{b64url_encode(signature)}"
+
+
+def _verify(key: ECKey, token: str) -> dict:
+    return verify_compact(
+        _read(token),
+        public_jwk=key.as_dict(private=False),
+        algorithms=ALGORITHMS,
+        error=InvalidSignature,
+        what="JWT",
+    )
+
+
+def test_a_header_that_passed_does_not_let_a_lookalike_pass(key):
+    """Headers that passed joserfc's check are remembered; a header with the same members
+    but a value of another type (1 for "1", true for "true"), or with a member joserfc does
+    not support, is checked afresh and refused, every time."""
+    assert _verify(key, _signed(key, b'{"alg":"ES256","kid":"1","typ":"x"}')) == {"a": 1}
+    assert _verify(key, _signed(key, b'{"alg":"ES256","kid":"1","typ":"x"}')) == {"a": 1}
+    for header in (
+        b'{"alg":"ES256","kid":1,"typ":"x"}',
+        b'{"alg":"ES256","kid":"1","typ":true}',
+        b'{"alg":"ES256","kid":"1","typ":"x","urn:unknown":"y"}',
+    ):
+        for _ in range(2):
+            with pytest.raises(InvalidSignature, match="does not verify"):
+                _verify(key, _signed(key, header))
+
+
+@pytest.mark.parametrize(
+    ("part", "message"),
+    [
+        ("header", "Header size exceeds 512 bytes"),
+        ("payload", "Payload size exceeds 128000 bytes"),
+        ("signature", "Signature of exceeds 1024 bytes"),
+    ],
+)
+def test_parts_over_joserfcs_limits_are_refused_with_its_reason(key, part, message):
+    head, payload, signature = _token(key, {}).split(".")
+    parts = {"header": head, "payload": payload, "signature": signature}
+    padding = {"header": b'"x":"' + b"y" * 600 + b'"', "payload": b"z" * 96_400}
+    if part == "header":
+        parts["header"] = b64url_encode(b'{"alg":"ES256",' + padding["header"] + b"}")
+    elif part == "payload":
+        parts["payload"] = b64url_encode(b'{"a":"' + padding["payload"] + b'"}')
+    else:
+        parts["signature"] = b64url_encode(b"s" * 800)
+    with pytest.raises(MalformedPresentation, match=message):
+        _read(".".join(parts.values()))
+
+
+@pytest.mark.parametrize("crit", ["1.5", "[]", "[1]", '["urn:x",{}]', '"urn:x"', "null"])
+def test_a_crit_that_is_not_a_list_of_names_does_not_verify(key, crit):
+    """RFC 7515 §4.1.11: a non-empty array of names. joserfc iterated other shapes and
+    raised TypeError: a 500 from the verify API, for a header anyone can write."""
+    header = b'{"alg":"ES256","crit":' + crit.encode() + b',"urn:x":"1"}'
+    with pytest.raises(InvalidSignature, match="'crit' in header must be a non-empty list"):
+        _verify(key, _signed(key, header))
+
+
+@pytest.mark.parametrize("crv", ["P-999", "EC", "Ed25519"])
+def test_a_jwk_on_a_curve_joserfc_does_not_know_is_unusable(key, crv):
+    public = {**key.as_dict(private=False), "crv": crv}
+    with pytest.raises(ValueError, match=f"does not know: '{crv}'"):
+        import_public_jwk(public)
+    token = _token(key, {})
+    with pytest.raises(InvalidSignature, match=f"unusable: .*'{crv}'"):
+        verify_compact(
+            _read(token),
+            public_jwk=public,
+            algorithms=ALGORITHMS,
+            error=InvalidSignature,
+            what="JWT",
+        )
+    missing = {k: v for k, v in key.as_dict(private=False).items() if k != "x"}
+    with pytest.raises(InvalidSignature, match="unusable: key_parameter: 'x' is required"):
+        verify_compact(
+            _read(token),
+            public_jwk=missing,
+            algorithms=ALGORITHMS,
+            error=InvalidSignature,
+            what="JWT",
+        )

@@ -350,6 +350,9 @@ def test_disclosed_claims_replaces_digests_and_drops_decoys():
     payload = {"_sd": sorted([a.digest, b.digest, "decoy-digest"]), "_sd_alg": "sha-256", "x": 0}
     assert disclosed_claims(payload, [a.encoded]) == {"a": 1, "x": 0}
     assert disclosed_claims(payload, [a.encoded, b.encoded]) == {"a": 1, "b": {"c": 2}, "x": 0}
+    # _sd_alg is the top level's instruction; below it, a member of that name is a claim.
+    nested = {"o": {"_sd": [a.digest], "_sd_alg": "x"}, "_sd_alg": "sha-256"}
+    assert disclosed_claims(nested, [a.encoded]) == {"o": {"a": 1, "_sd_alg": "x"}}
 
 
 def test_array_element_disclosures():

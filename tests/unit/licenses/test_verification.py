@@ -559,3 +559,49 @@ def test_garbage_holder_key_fails_key_binding_without_raising(world, cnf):
     result = _verify(world, f"{jwt}~{kb_jwt}")
     assert result.checks["signature"].outcome == "passed"
     assert result.checks["key_binding"].outcome == "failed"
+
+
+# -- input that made the verification raise (found by fuzzing verify_presentation) ------------
+
+
+def _forged_header(token: str, header: bytes) -> str:
+    """``token`` with its header replaced (the signature no longer matters: the header is
+    checked first)."""
+    return ".".join([b64url_encode(header), *token.split(".")[1:]])
+
+
+def test_a_bad_crit_in_either_header_fails_a_check(world):
+    issued = world.issue()
+    presentation = world.present(issued.credential)
+    kb_jwt = presentation.rpartition("~")[2]
+    forged_kb = _forged_header(kb_jwt, b'{"alg":"ES256","typ":"kb+jwt","crit":1.5}')
+    result = _verify(world, presentation.replace(kb_jwt, forged_kb))
+    _assert_failed(result, "key_binding", "key-binding-signature-invalid", "'crit' in header")
+    header = json.loads(b64url_decode(issued.issuer_jwt.split(".")[0]))
+    forged_jwt = _forged_header(issued.issuer_jwt, json.dumps({**header, "crit": 1.5}).encode())
+    result = _verify(world, presentation.replace(issued.issuer_jwt, forged_jwt))
+    _assert_failed(result, "signature", "invalid-signature", "'crit' in header")
+
+
+@pytest.mark.parametrize("where", ["issuer JWT", "disclosure", "key-binding JWT"])
+def test_a_character_outside_ascii_is_malformed(world, where):
+    presentation = world.present(world.issue().credential)
+    parts = presentation.split("~")
+    index = {"issuer JWT": 0, "disclosure": 1, "key-binding JWT": -1}[where]
+    parts[index] = parts[index][:5] + "é" + parts[index][6:]
+    result = _verify(world, "~".join(parts))
+    _assert_failed(result, "format", "malformed-presentation", "outside base64url")
+
+
+def test_a_holder_key_on_an_unknown_curve_fails_key_binding(world):
+    """The agency signed a cnf.jwk joserfc cannot import: the key binding fails with why."""
+    issued = world.issue()
+    header, payload = (json.loads(b64url_decode(p)) for p in issued.issuer_jwt.split(".")[:2])
+    payload["cnf"]["jwk"]["crv"] = "P-999"
+    resigned = world.signer("agency:a").sign_compact(
+        header=header, payload=json.dumps(payload).encode()
+    )
+    presentation = world.present(issued.credential.replace(issued.issuer_jwt, resigned))
+    result = _verify(world, presentation)
+    assert result.checks["signature"].outcome == "passed"
+    _assert_failed(result, "key_binding", "key-binding-signature-invalid", "'P-999'")
