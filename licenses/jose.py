@@ -122,6 +122,10 @@ class UnverifiedJWS:
 
 #: Size limits on each part of a compact JWS, as joserfc's own parser sets them.
 _LIMITS = JWSRegistry()
+_MAX_HEADER = _LIMITS.max_header_length
+_MAX_PAYLOAD = _LIMITS.max_payload_length
+_MAX_SIGNATURE = _LIMITS.max_signature_length
+_MAX_COMPACT = _MAX_HEADER + _MAX_PAYLOAD + _MAX_SIGNATURE
 
 
 def read_compact(token: str, *, error: type[CredentialError], what: str) -> UnverifiedJWS:
@@ -135,11 +139,18 @@ def read_compact(token: str, *, error: type[CredentialError], what: str) -> Unve
         raise error(f"the {what} is not a compact JWS (three base64url parts)")
     try:
         raw = token.encode("ascii")
-        _LIMITS.validate_compact_value_size(raw)
         header_segment, payload_segment, signature_segment = raw.split(b".")
-        _LIMITS.validate_header_size(header_segment)
-        _LIMITS.validate_signature_size(signature_segment)
-        _LIMITS.validate_payload_size(payload_segment)
+        if (
+            len(raw) > _MAX_COMPACT
+            or len(header_segment) > _MAX_HEADER
+            or len(payload_segment) > _MAX_PAYLOAD
+            or len(signature_segment) > _MAX_SIGNATURE
+        ):
+            #: Over a limit: joserfc's own checks, in its order, for its errors.
+            _LIMITS.validate_compact_value_size(raw)
+            _LIMITS.validate_header_size(header_segment)
+            _LIMITS.validate_signature_size(signature_segment)
+            _LIMITS.validate_payload_size(payload_segment)
         header = read_json(_segment_decode(header_segment))
         if not isinstance(header, dict) or "alg" not in header:
             raise ValueError("Invalid header")
@@ -185,7 +196,7 @@ def import_public_jwk(jwk: Mapping[str, Any]) -> ECKey | RSAKey | OKPKey:
     not a string): verifying a presentation needs the same few issuer and holder keys
     again and again, and parsing a key costs about as much as checking a signature with it.
     """
-    if not isinstance(jwk, Mapping):
+    if type(jwk) is not dict and not isinstance(jwk, Mapping):  # dict: no ABC check
         raise ValueError("a JWK must be a JSON object")
     if "d" in jwk:
         raise ValueError("a private JWK was given where a public key belongs")
@@ -255,8 +266,7 @@ def verify_compact(
     header = token.unverified_header
     registry = _registry(algorithms)
     try:
-        _require_crit_list(header)
-        registry.check_header(header)
+        _check_header(registry, header)
         alg = registry.get_alg(header["alg"])
         if alg.name == "none":
             raise UnsupportedAlgorithmError("an unsigned JWS is never accepted")
@@ -281,6 +291,27 @@ def _require_crit_list(header: dict[str, Any]) -> None:
             raise InvalidHeaderValueError(
                 "'crit' in header must be a non-empty list of header parameter names"
             )
+
+
+def _check_header(registry: JWSRegistry, header: dict[str, Any]) -> None:
+    """joserfc's ``check_header``, remembered for headers that passed it.
+
+    The check walks joserfc's whole header registry, and depends on nothing but the
+    registry and the header. Headers repeat: every credential of an issuer key has the
+    same ``alg``, ``typ`` and ``kid``, every key-binding JWT the same ``alg`` and ``typ``.
+    Only headers of string values are remembered (strings compare exactly, where
+    ``True == 1``); others, and every header that fails, are checked each time.
+    """
+    _require_crit_list(header)
+    if set(map(type, header.values())) == _ONLY_STRINGS:
+        _header_passed(registry, tuple(header.items()))
+    else:
+        registry.check_header(header)
+
+
+@lru_cache(maxsize=1024)
+def _header_passed(registry: JWSRegistry, items: tuple[tuple[str, Any], ...]) -> None:
+    registry.check_header(dict(items))
 
 
 def _registry(algorithms: Collection[str]) -> JWSRegistry:

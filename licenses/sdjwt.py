@@ -415,7 +415,7 @@ def parse_presentation(text: str) -> UnverifiedPresentation:
         #: Every part is base64url, joined by '.' and '~' (RFC 9901 §4): ASCII only.
         raise MalformedPresentation("not an SD-JWT: a character outside base64url, '.' and '~'")
     issuer_jwt, *disclosures, last = text.split(SEPARATOR)
-    if any(not part for part in disclosures):
+    if "" in disclosures:
         raise MalformedPresentation("not an SD-JWT: an empty disclosure between '~~'")
     jwt = read_compact(issuer_jwt, error=MalformedPresentation, what="issuer-signed JWT")
     require_header(jwt, typ=SD_JWT_VC_TYP, error=MalformedPresentation, what="credential")
@@ -472,8 +472,7 @@ def disclosed_claims(payload: Mapping[str, Any], disclosures: Sequence[str]) -> 
             raise DuplicateDisclosure("the same disclosure is presented twice")
         by_digest[digest] = (name, value)
     state = _Unpacking(by_digest=by_digest)
-    top = {k: v for k, v in payload.items() if k != SD_ALG_KEY}
-    claims = state.unpack(top, top_level=True)
+    claims = state.unpack_object(payload, top_level=True)
     #: 3.5: "If any Disclosure was not referenced by digest value in the Issuer-signed JWT
     #: (directly or recursively via other Disclosures), the SD-JWT MUST be rejected."
     if len(state.used) != len(by_digest):
@@ -490,6 +489,9 @@ def disclosed_claims(payload: Mapping[str, Any], disclosures: Sequence[str]) -> 
 
 #: The JSON types that can hold digests.
 _CONTAINERS = (dict, list)
+#: Members that are processing instructions, not claims, at the top level and below it.
+_DROPPED_AT_TOP = frozenset({SD_KEY, SD_ALG_KEY})
+_DROPPED_BELOW = frozenset({SD_KEY})
 
 
 @dataclass
@@ -511,20 +513,22 @@ class _Unpacking:
 
     def unpack(self, node: Any, *, top_level: bool = False) -> Any:
         if isinstance(node, dict):
-            return self._unpack_object(node, top_level=top_level)
+            return self.unpack_object(node, top_level=top_level)
         if isinstance(node, list):
             return self._unpack_array(node)
         return node
 
-    def _unpack_object(self, node: dict[str, Any], *, top_level: bool) -> dict[str, Any]:
+    def unpack_object(self, node: Mapping[str, Any], *, top_level: bool) -> dict[str, Any]:
         digests = node.get(SD_KEY, [])
         if not isinstance(digests, list):
             raise InvalidDisclosure("an _sd member is not an array")
         #: Only objects and arrays can hold digests: scalars are taken as they are.
+        #: ``_sd_alg`` belongs to the top level only (3.1 read it there).
+        dropped = _DROPPED_AT_TOP if top_level else _DROPPED_BELOW
         result = {
             k: self.unpack(v) if isinstance(v, _CONTAINERS) else v
             for k, v in node.items()
-            if k != SD_KEY
+            if k not in dropped
         }
         for digest in digests:
             self._first_sighting(digest)
