@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +32,7 @@ from tests.support.credentials import (
     CredentialWorld,
     world_fixture,
 )
+from tests.support.presentation_fuzz import Mutator
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -223,3 +225,51 @@ def test_gw1_text_decodes_in_the_browser_byte_for_byte(world, page) -> None:
         ["GW1:" + "A" * 30, cache],
     )
     assert broken.startswith("qr-")
+
+
+def test_the_browser_agrees_on_random_presentations(world, page) -> None:
+    """1,000 seeded random presentations (tests/support/presentation_fuzz.py) with status
+    lists of every width: the same verdict, outcomes, status and claims. It found the
+    browser accepting what joserfc refuses (unknown header members, a bad crit, b64, parts
+    over joserfc's size limits, JWK members of the wrong type), calling an undecodable
+    signature malformed, and throwing on a NumericDate beyond 9999."""
+    rng = random.Random(20261207)
+    mutator = Mutator(world, rng)
+    trust_token = world.trust_list_token(None)
+    trust_list = world.trust_list(None)
+    for round_ in range(1000):
+        presentation = mutator.presentation()
+        bits = rng.choice((1, 2, 4, 8))
+        status_list = world.status_list(
+            {7: rng.randrange(1 << bits)} if rng.random() < 0.5 else {}, bits=bits
+        )
+        expected = verify_presentation(
+            presentation=presentation,
+            trust_list=trust_list,
+            status_lists=CachedStatusLists({status_list.uri: status_list}),
+            audience=None,
+            nonce=None,
+            now=NOW,
+            key_binding_max_age=timedelta(minutes=5),
+            require_key_binding=False,
+        ).as_dict()
+        cache = {
+            "fetched_at": 0,
+            "issuer": PLATFORM,
+            "jwks": world.jwks("provider"),
+            "trust_list": trust_token,
+            "status_lists": {status_list.uri: status_list.token},
+        }
+        actual = page.evaluate(
+            "([p, cache, now]) => GovwalletOffline.verifyPresentation(p, cache, now)",
+            [presentation, cache, int(NOW.timestamp())],
+        )
+        # JSON numbers beyond 2**53 are floats in a browser: compare every number as one.
+        assert as_floats(comparable(actual)) == as_floats(comparable(expected)), (
+            round_,
+            presentation,
+        )
+
+
+def as_floats(value: Any) -> Any:
+    return json.loads(json.dumps(value), parse_int=float)

@@ -145,8 +145,12 @@
     return value !== null && typeof value === "object" && !Array.isArray(value);
   }
 
+  //: 9999-12-31T23:59:59Z, as licenses/jose.py: a larger NumericDate names no calendar date
+  //: (and one beyond the range of a Date made toISOString throw).
+  var MAX_NUMERIC_DATE = 253402300799;
+
   function isNumericDate(value) {
-    return typeof value === "number" && Number.isInteger(value) && value >= 0;
+    return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_NUMERIC_DATE;
   }
 
   function iso(seconds) {
@@ -323,24 +327,45 @@
 
   // -- JWS (RFC 7515 compact) with WebCrypto ES256 ------------------------------------------
 
+  //: joserfc's limits on each part (bytes of the base64url text), as licenses/jose.py applies them.
+  var MAX_HEADER = 512;
+  var MAX_PAYLOAD = 128000;
+  var MAX_SIGNATURE = 1024;
+
   function readCompact(token, what) {
     if (typeof token !== "string" || token.split(".").length !== 3) {
       fail("malformed", "the " + what + " is not a compact JWS (three base64url parts)");
     }
     var parts = token.split(".");
+    if (
+      token.length > MAX_HEADER + MAX_PAYLOAD + MAX_SIGNATURE ||
+      parts[0].length > MAX_HEADER ||
+      parts[1].length > MAX_PAYLOAD ||
+      parts[2].length > MAX_SIGNATURE
+    ) {
+      fail("malformed", "the " + what + " is not a well-formed JWS: a part exceeds its size limit");
+    }
     var header;
     var payload;
     var signature;
     try {
       header = jsonOf(b64urlDecode(parts[0]), "the " + what + " header");
       payload = jsonOf(b64urlDecode(parts[1]), "the " + what + " payload");
-      signature = b64urlDecode(parts[2]);
     } catch (error) {
       if (error instanceof Failure) throw error;
       fail("malformed", "the " + what + " is not a well-formed JWS");
     }
+    try {
+      signature = b64urlDecode(parts[2]);
+    } catch (error) {
+      signature = new Uint8Array(0); // as joserfc: an undecodable signature does not verify
+    }
     if (!isObject(header) || !isObject(payload)) {
       fail("malformed", "the " + what + " header and payload must be JSON objects");
+    }
+    if (!("alg" in header)) fail("malformed", "the " + what + " header names no alg");
+    if ("b64" in header && header.b64 !== true) {
+      fail("malformed", "the " + what + " is not a well-formed JWS: unencoded payloads (b64) are not accepted");
     }
     return {
       header: header,
@@ -350,6 +375,59 @@
     };
   }
 
+  function isString(value) {
+    return typeof value === "string";
+  }
+
+  function isUrl(value) {
+    return isString(value) && (value.indexOf("http://") === 0 || value.indexOf("https://") === 0);
+  }
+
+  function isStringList(value) {
+    return Array.isArray(value) && value.every(isString);
+  }
+
+  //: The JWS header parameters joserfc knows (RFC 7515 §4.1, RFC 7797 b64) and the type each
+  //: must have; licenses/jose.py refuses any other member, as joserfc's strict check does.
+  var HEADER_PARAMETERS = {
+    alg: isString,
+    jku: isUrl,
+    jwk: isObject,
+    kid: isString,
+    x5u: isUrl,
+    x5c: isStringList,
+    x5t: isString,
+    "x5t#S256": isString,
+    typ: isString,
+    cty: isString,
+    crit: isStringList,
+    b64: function (value) {
+      return typeof value === "boolean";
+    },
+  };
+
+  /* Why joserfc's check_header would refuse a JWS header, or null: "crit" (RFC 7515 §4.1.11)
+   * a non-empty list of names present in the header and understood, every member a
+   * parameter it knows with a value of the right type. Checked before the signature. */
+  function headerProblem(header) {
+    if ("crit" in header) {
+      if (!isStringList(header.crit) || !header.crit.length) {
+        return "'crit' in header must be a non-empty list of header parameter names";
+      }
+      for (var i = 0; i < header.crit.length; i++) {
+        if (!(header.crit[i] in header)) return "missing critical '" + header.crit[i] + "' in header";
+        if (!Object.prototype.hasOwnProperty.call(HEADER_PARAMETERS, header.crit[i])) {
+          return "unsupported critical '" + header.crit[i] + "' in header";
+        }
+      }
+    }
+    for (var name in header) {
+      if (!Object.prototype.hasOwnProperty.call(HEADER_PARAMETERS, name)) return "unsupported '" + name + "' in header";
+      if (!HEADER_PARAMETERS[name](header[name])) return "'" + name + "' in header has the wrong type";
+    }
+    return null;
+  }
+
   function requireHeader(jws, typ, what) {
     if (jws.header.typ !== typ) fail("malformed", "the " + what + " must have typ '" + typ + "'");
     if (jws.header.alg !== "ES256") fail("malformed", "the " + what + " must be signed with ES256");
@@ -357,10 +435,61 @@
 
   var keyCache = {};
 
-  function importKey(jwk) {
+  var KEY_OPERATIONS = {
+    sig: ["sign", "verify"],
+    enc: ["encrypt", "decrypt", "wrapKey", "unwrapKey", "deriveKey", "deriveBits"],
+  };
+  var ALL_KEY_OPERATIONS = KEY_OPERATIONS.sig.concat(KEY_OPERATIONS.enc);
+
+  function oneOf(choices) {
+    return function (value) {
+      return Array.isArray(value)
+        ? value.every(function (v) {
+            return choices.indexOf(v) >= 0;
+          })
+        : choices.indexOf(value) >= 0;
+    };
+  }
+
+  //: The JWK members joserfc checks on import (RFC 7517 §4, RFC 7518 §6.2.1) and their types.
+  var JWK_PARAMETERS = {
+    kty: isString,
+    use: oneOf(["sig", "enc"]),
+    key_ops: oneOf(ALL_KEY_OPERATIONS),
+    alg: isString,
+    kid: isString,
+    x5u: isUrl,
+    x5c: isStringList,
+    x5t: isString,
+    "x5t#S256": isString,
+    crv: isString,
+    x: isString,
+    y: isString,
+  };
+
+  /* Why joserfc would not verify with this public P-256 JWK, or null. */
+  function jwkProblem(jwk) {
     if (!isObject(jwk) || jwk.kty !== "EC" || jwk.crv !== "P-256" || "d" in jwk) {
-      return Promise.reject(new Failure("key", "the key is not a public P-256 key"));
+      return "the key is not a public P-256 key";
     }
+    for (var name in JWK_PARAMETERS) {
+      if (name in jwk && !JWK_PARAMETERS[name](jwk[name])) return "the key's '" + name + "' has the wrong type";
+    }
+    if ("key_ops" in jwk) {
+      if (jwk.key_ops.indexOf("verify") < 0) return "the key's key_ops do not allow verify";
+      if ("use" in jwk) {
+        if (typeof jwk.use !== "string") return "the key's use must be one value beside key_ops";
+        for (var i = 0; i < jwk.key_ops.length; i++) {
+          if (KEY_OPERATIONS[jwk.use].indexOf(jwk.key_ops[i]) < 0) return "the key's use and key_ops do not match";
+        }
+      }
+    }
+    return null;
+  }
+
+  function importKey(jwk) {
+    var problem = jwkProblem(jwk);
+    if (problem) return Promise.reject(new Failure("key", problem));
     var cacheKey = jwk.x + "." + jwk.y;
     if (!keyCache[cacheKey]) {
       keyCache[cacheKey] = crypto.subtle.importKey(
@@ -403,6 +532,8 @@
     requireHeader(jws, typ, what);
     var jwk = findJwk(jwks, jws.header.kid);
     if (!jwk) fail("untrusted", "the " + what + " is signed with a key the platform does not publish");
+    var problem = headerProblem(jws.header);
+    if (problem) fail("signature", "the " + what + " signature does not verify: " + problem);
     if (!(await signatureValid(jws, jwk))) fail("signature", "the " + what + " signature does not verify");
     return jws.payload;
   }
@@ -670,6 +801,10 @@
       checks.signature = failed(new Failure("untrusted-issuer", "the credential header names no signing key (kid)"));
     } else if (!located) {
       checks.signature = failed(new Failure("untrusted-issuer", "the signing key " + kid + " is not in the trust list"));
+    } else if (headerProblem(issuerJws.header)) {
+      checks.signature = failed(
+        new Failure("invalid-signature", "the issuer-signed JWT signature does not verify: " + headerProblem(issuerJws.header))
+      );
     } else if (await signatureValid(issuerJws, located.jwk)) {
       checks.signature = passed();
       signatureOk = true;
@@ -794,6 +929,11 @@
       return failed(new Failure("key-binding-malformed", error.message), details);
     }
     details.format = "passed";
+    var kbHeaderProblem = headerProblem(kb.header);
+    if (kbHeaderProblem) {
+      details.signature = "failed";
+      return failed(new Failure("key-binding-signature-invalid", "the key-binding JWT signature does not verify: " + kbHeaderProblem), details);
+    }
     if (!(await signatureValid(kb, holder))) {
       details.signature = "failed";
       return failed(new Failure("key-binding-signature-invalid", "the key-binding JWT signature does not verify"), details);
