@@ -11,12 +11,12 @@ import io
 from collections.abc import Iterator
 
 import pytest
-import zxingcpp
 from PIL import Image
 
 from licenses import qr
 from tests.support.browser import CHROMIUM, LAUNCH_ARGS, require_chromium
 from tests.support.live_server import REPO_ROOT, LiveServer, live_server
+from tests.support.qr_reading import read_qr_codes
 from wallet_api import demo
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -68,7 +68,7 @@ def test_citizen_logs_in_opens_a_license_and_shows_its_qr_code(server: LiveServe
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
             picture = Image.open(io.BytesIO(image.screenshot()))
-            results = zxingcpp.read_barcodes(picture)
+            results = read_qr_codes(picture)
             assert len(results) == 1
             presentation = qr.decode_offline(results[0].text)
             assert presentation.count("~") == len(shown) + 1  # the chosen disclosures + KB-JWT

@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import zxingcpp
 from PIL import Image
 from stdnum.iso7064 import mod_11_2
 
@@ -25,6 +24,7 @@ from licenses import qr, sdjwt, statuslist, trustlist, verification
 from tests.protocol.oidc_helpers import Browser, Citizen, RegisteredClient, code_flow
 from tests.support.databases import database_url_for
 from tests.support.live_server import LiveServer, live_server
+from tests.support.qr_reading import read_qr_codes
 from wallet_api import demo
 
 pytestmark = pytest.mark.e2e
@@ -609,7 +609,7 @@ def test_qr_images_decode_to_the_same_text(
         assert image.headers["content-type"] == "image/png"
         path = tmp_path / f"{kind}.png"
         path.write_bytes(image.content)
-        results = zxingcpp.read_barcodes(Image.open(path))
+        results = read_qr_codes(Image.open(path))
         assert [result.text for result in results] == [expected]
         svg = httpx.get(
             f"{server.base_url}{body['qr']['images'][f'{kind}_svg']}", headers=citizen_api
