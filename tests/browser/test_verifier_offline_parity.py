@@ -167,6 +167,39 @@ def comparable(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def both_verdicts(
+    world: CredentialWorld,
+    page: Any,
+    presentation: str,
+    trust_list: Any,
+    trust_token: str,
+    status_list: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``verify_presentation``'s result and the browser's, for the same lists and clock."""
+    expected = verify_presentation(
+        presentation=presentation,
+        trust_list=trust_list,
+        status_lists=CachedStatusLists({status_list.uri: status_list}),
+        audience=None,
+        nonce=None,
+        now=NOW,
+        key_binding_max_age=timedelta(minutes=5),
+        require_key_binding=False,
+    ).as_dict()
+    cache = {
+        "fetched_at": 0,
+        "issuer": PLATFORM,
+        "jwks": world.jwks("provider"),
+        "trust_list": trust_token,
+        "status_lists": {status_list.uri: status_list.token},
+    }
+    actual = page.evaluate(
+        "([p, cache, now]) => GovwalletOffline.verifyPresentation(p, cache, now)",
+        [presentation, cache, int(NOW.timestamp())],
+    )
+    return expected, actual
+
+
 def test_the_browser_verifier_mirrors_verify_presentation(world, page) -> None:
     checked = 0
     for name, case in cases(world).items():
@@ -180,26 +213,8 @@ def test_the_browser_verifier_mirrors_verify_presentation(world, page) -> None:
             exp=case.get("status_exp", NOW + timedelta(hours=1)),
             bits=case.get("bits", 2),
         )
-        expected = verify_presentation(
-            presentation=case["presentation"],
-            trust_list=trust_list,
-            status_lists=CachedStatusLists({status_list.uri: status_list}),
-            audience=None,
-            nonce=None,
-            now=NOW,
-            key_binding_max_age=timedelta(minutes=5),
-            require_key_binding=False,
-        ).as_dict()
-        cache = {
-            "fetched_at": 0,
-            "issuer": PLATFORM,
-            "jwks": world.jwks("provider"),
-            "trust_list": trust_token,
-            "status_lists": {status_list.uri: status_list.token},
-        }
-        actual = page.evaluate(
-            "([p, cache, now]) => GovwalletOffline.verifyPresentation(p, cache, now)",
-            [case["presentation"], cache, int(NOW.timestamp())],
+        expected, actual = both_verdicts(
+            world, page, case["presentation"], trust_list, trust_token, status_list
         )
         assert comparable(actual) == comparable(expected), name
         for check_name, check in expected["checks"].items():
@@ -243,26 +258,8 @@ def test_the_browser_agrees_on_random_presentations(world, page) -> None:
         status_list = world.status_list(
             {7: rng.randrange(1 << bits)} if rng.random() < 0.5 else {}, bits=bits
         )
-        expected = verify_presentation(
-            presentation=presentation,
-            trust_list=trust_list,
-            status_lists=CachedStatusLists({status_list.uri: status_list}),
-            audience=None,
-            nonce=None,
-            now=NOW,
-            key_binding_max_age=timedelta(minutes=5),
-            require_key_binding=False,
-        ).as_dict()
-        cache = {
-            "fetched_at": 0,
-            "issuer": PLATFORM,
-            "jwks": world.jwks("provider"),
-            "trust_list": trust_token,
-            "status_lists": {status_list.uri: status_list.token},
-        }
-        actual = page.evaluate(
-            "([p, cache, now]) => GovwalletOffline.verifyPresentation(p, cache, now)",
-            [presentation, cache, int(NOW.timestamp())],
+        expected, actual = both_verdicts(
+            world, page, presentation, trust_list, trust_token, status_list
         )
         # JSON numbers beyond 2**53 are floats in a browser: compare every number as one.
         assert as_floats(comparable(actual)) == as_floats(comparable(expected)), (

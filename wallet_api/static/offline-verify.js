@@ -797,13 +797,14 @@
     var kid = typeof issuerJws.header.kid === "string" ? issuerJws.header.kid : null;
     var located = kid !== null ? trust.byKid[kid] || null : null;
     var signatureOk = false;
+    var issuerHeaderProblem = headerProblem(issuerJws.header);
     if (kid === null) {
       checks.signature = failed(new Failure("untrusted-issuer", "the credential header names no signing key (kid)"));
     } else if (!located) {
       checks.signature = failed(new Failure("untrusted-issuer", "the signing key " + kid + " is not in the trust list"));
-    } else if (headerProblem(issuerJws.header)) {
+    } else if (issuerHeaderProblem) {
       checks.signature = failed(
-        new Failure("invalid-signature", "the issuer-signed JWT signature does not verify: " + headerProblem(issuerJws.header))
+        new Failure("invalid-signature", "the issuer-signed JWT signature does not verify: " + issuerHeaderProblem)
       );
     } else if (await signatureValid(issuerJws, located.jwk)) {
       checks.signature = passed();

@@ -49,6 +49,23 @@ def _read(token: str):
     return read_compact(token, error=MalformedPresentation, what="JWT")
 
 
+def _signed(key: ECKey, header: bytes, payload: bytes = b'{"a":1}') -> str:
+    """A token over exactly these header bytes (joserfc will not sign every header)."""
+    signing_input = f"{b64url_encode(header)}.{b64url_encode(payload)}"
+    signature = JWSRegistry.algorithms["ES256"].sign(signing_input.encode(), key)
+    return f"{signing_input}.{b64url_encode(signature)}"
+
+
+def _verify(key: ECKey, token: str) -> dict:
+    return verify_compact(
+        _read(token),
+        public_jwk=key.as_dict(private=False),
+        algorithms=ALGORITHMS,
+        error=InvalidSignature,
+        what="JWT",
+    )
+
+
 def test_read_compact_then_verify(key):
     unverified = _read(_token(key, {"typ": "x"}))
     assert unverified.unverified_header == {"alg": "ES256", "typ": "x"}
@@ -68,30 +85,13 @@ def test_a_tampered_or_undecodable_signature_does_not_verify(key):
     other = _token(key, {}, b'{"a":2}').split(".")[2]
     for forged in (f"{head}.{payload}.{other}", f"{head}.{payload}.!!", f"{head}.{payload}."):
         with pytest.raises(InvalidSignature, match="does not verify"):
-            verify_compact(
-                _read(forged),
-                public_jwk=key.as_dict(private=False),
-                algorithms=ALGORITHMS,
-                error=InvalidSignature,
-                what="JWT",
-            )
+            _verify(key, forged)
 
 
 def test_unknown_critical_header_does_not_verify(key):
     # joserfc will not sign such a header: sign the bytes directly.
-    header = b64url_encode(b'{"alg":"ES256","crit":["urn:x"],"urn:x":1}')
-    payload = b64url_encode(b'{"a":1}')
-    signing_input = f"{header}.{payload}"
-    signature = JWSRegistry.algorithms["ES256"].sign(signing_input.encode(), key)
-    unverified = _read(f"{signing_input}.{b64url_encode(signature)}")
     with pytest.raises(InvalidSignature, match="does not verify"):
-        verify_compact(
-            unverified,
-            public_jwk=key.as_dict(private=False),
-            algorithms=ALGORITHMS,
-            error=InvalidSignature,
-            what="JWT",
-        )
+        _verify(key, _signed(key, b'{"alg":"ES256","crit":["urn:x"],"urn:x":1}'))
 
 
 def test_read_compact_refuses_malformed_parts(key):
@@ -127,23 +127,6 @@ def test_imported_keys_are_cached_by_value_and_private_keys_refused(key):
         import_public_jwk(key.as_dict(private=True))
     with_list = {**public, "key_ops": ["verify"]}
     assert import_public_jwk(with_list) is import_public_jwk(dict(with_list))
-
-
-def _signed(key: ECKey, header: bytes, payload: bytes = b'{"a":1}') -> str:
-    """A token over exactly these header bytes (joserfc will not sign every header)."""
-    signing_input = f"{b64url_encode(header)}.{b64url_encode(payload)}"
-    signature = JWSRegistry.algorithms["ES256"].sign(signing_input.encode(), key)
-    return f"{signing_input}.{b64url_encode(signature)}"
-
-
-def _verify(key: ECKey, token: str) -> dict:
-    return verify_compact(
-        _read(token),
-        public_jwk=key.as_dict(private=False),
-        algorithms=ALGORITHMS,
-        error=InvalidSignature,
-        what="JWT",
-    )
 
 
 def test_a_header_that_passed_does_not_let_a_lookalike_pass(key):
