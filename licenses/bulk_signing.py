@@ -82,6 +82,21 @@ class LocalSigning:
         """Nothing to stop."""
 
 
+def default_processes() -> int:
+    """Signing processes for a long import: one per usable core, none on a single core.
+
+    As many as the cores, not one less: a lone signing process was busy only about two
+    thirds of the time on two cores (it waits while its result, ~4 MB a chunk, crosses
+    the pipe and the next chunk comes in), and a second one signs in those gaps while
+    the importer and PostgreSQL still get their share (docs/decisions.md, 2026-12-07).
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))  # the cores this process may use
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    return cores if cores > 1 else 0
+
+
 class ProcessSigning:
     """In ``processes`` worker processes (spawned: no state shared with the importer)."""
 

@@ -1,7 +1,7 @@
 """Scenario 7: bulk issuance into PostgreSQL and SQLite — licenses/s and peak memory.
 
 ``govwallet license import`` runs in a fresh process per measurement, with its default
-signing processes for long files (one less than the cores). The process reports its own
+signing processes for long files (one per core). The process reports its own
 peak RSS plus that of its largest signing process, so "memory flat as the batch grows"
 is the ratio of that sum at the full batch to the sum at a fifth of it.
 """
@@ -21,6 +21,7 @@ from bench.databases import fresh_postgres_schema
 from bench.results import Row
 from bench.servers import REPO_ROOT
 from bench.synthetic import AGENCY_CREDIT_CODE, AGENCY_REGION, TYPE_CODE, write_jsonl
+from licenses.bulk_signing import default_processes
 
 _RUNNER = """
 import resource, sys, json
@@ -35,7 +36,7 @@ finally:
 
 
 #: Signing processes beside the importer: ``license import``'s default for long files.
-SIGNERS = max(0, (os.cpu_count() or 1) - 1)
+SIGNERS = default_processes()
 
 
 def _env(work: Path, database_url: str | None) -> dict[str, str]:

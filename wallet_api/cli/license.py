@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from keys import KeyedDigest
 from licenses import bulk, issuance, qr, services, status
 from licenses.audit.services import append_entry
-from licenses.bulk_signing import ChunkSigning, LocalSigning, ProcessSigning
+from licenses.bulk_signing import ChunkSigning, LocalSigning, ProcessSigning, default_processes
 from licenses.codes import DATA_DIR, RegistryError
 from licenses.errors import CredentialError
 from licenses.schemas import Reissue
@@ -56,7 +55,7 @@ def _signing(
     if signers is None:
         with file.open("rb") as handle:
             long_file = sum(1 for _ in handle) >= PROCESS_SIGNING_MIN_LINES
-        signers = max(0, (os.cpu_count() or 1) - 1) if long_file else 0
+        signers = default_processes() if long_file else 0
     if signers == 0:
         return LocalSigning(sessions=runtime.sessions, registry=registry)
     return ProcessSigning(processes=signers, setup=signing_worker)
@@ -305,7 +304,7 @@ def import_command(
             min=0,
             max=64,
             help="Processes that sign licenses while this one checks and writes; 0 signs "
-            "here. Default: one less than the cores, for files of 5,000 lines or more.",
+            "here. Default: one per core (none on one core), for files of 5,000 lines or more.",
         ),
     ] = None,
     as_json: AsJson = False,
