@@ -82,19 +82,26 @@ class LocalSigning:
         """Nothing to stop."""
 
 
+#: The most signing processes a long import starts by default: one importer checks and
+#: writes the chunks, and its writer kept two signing processes only half busy (on two
+#: cores, docs/decisions.md 2026-12-07); more would hold memory and chunks for nothing.
+MAX_DEFAULT_PROCESSES = 4
+
+
 def default_processes() -> int:
-    """Signing processes for a long import: one per usable core, none on a single core.
+    """Signing processes for a long import: one per usable core up to
+    :data:`MAX_DEFAULT_PROCESSES`, none on a single core.
 
     As many as the cores, not one less: a lone signing process was busy only about two
     thirds of the time on two cores (it waits while its result, ~4 MB a chunk, crosses
     the pipe and the next chunk comes in), and a second one signs in those gaps while
-    the importer and PostgreSQL still get their share (docs/decisions.md, 2026-12-07).
+    the importer and PostgreSQL still get their share.
     """
     try:
         cores = len(os.sched_getaffinity(0))  # the cores this process may use
     except AttributeError:  # pragma: no cover - not on Linux
         cores = os.cpu_count() or 1
-    return cores if cores > 1 else 0
+    return min(cores, MAX_DEFAULT_PROCESSES) if cores > 1 else 0
 
 
 class ProcessSigning:

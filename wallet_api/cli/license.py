@@ -304,7 +304,8 @@ def import_command(
             min=0,
             max=64,
             help="Processes that sign licenses while this one checks and writes; 0 signs "
-            "here. Default: one per core (none on one core), for files of 5,000 lines or more.",
+            "here. Default: one per core up to 4 (none on one core), for files of 5,000 "
+            "lines or more.",
         ),
     ] = None,
     as_json: AsJson = False,
