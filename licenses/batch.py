@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from licenses.audit.services import CheckedEntry, EntryDraft, append_checked
 from licenses.codes import RegistryError
 from licenses.copy_rows import insert_rows
 from licenses.errors import CredentialError
@@ -197,22 +198,25 @@ def write_batch(
     agency: Agency,
     batch: Batch,
     audit: AuditHook | None = None,
+    audit_entries: Sequence[CheckedEntry] | None = None,
 ) -> list[Refusal | None]:
     """Insert a signed batch: the licenses, their keys and audit entries with one multi-row
     ``INSERT`` each, in one savepoint. If that hits a constraint (say a concurrent request
     took one of the keys), the savepoint is rolled back and each item is issued by
     :func:`issue` in a savepoint of its own, so the good ones still land and the bad one
-    is refused. Flushes; the caller commits. Answers each item's refusal or ``None``."""
+    is refused. Flushes; the caller commits. Answers each item's refusal or ``None``.
+
+    ``audit_entries``: the rows' audit entries already checked
+    (:func:`licenses.issuance.checked_audit`), appended as they are.
+    """
     try:
         with session.begin_nested():
             insert_rows(session, License.__table__, batch.rows)
             insert_rows(session, IdempotencyKey.__table__, batch.keys)
-            write_audit(
-                session,
-                audit,
-                [issued_entry(agency, values) for values in batch.rows],
-                now=registry.now(),
-            )
+            if audit_entries is not None:
+                append_checked(session, audit_entries)
+            else:
+                write_audit(session, audit, issued_entries(agency, batch), now=registry.now())
     except IntegrityError:
         alone = [position for position, _ in batch.todo if batch.results[position] is None]
     else:
@@ -222,6 +226,11 @@ def write_batch(
             session, registry=registry, agency=agency, item=batch.items[position], audit=audit
         )
     return batch.results
+
+
+def issued_entries(agency: Agency, batch: Batch) -> list[EntryDraft]:
+    """The audit entries of a signed batch's licenses, in order."""
+    return [issued_entry(agency, values) for values in batch.rows]
 
 
 def issue_many(

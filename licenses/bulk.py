@@ -26,11 +26,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from licenses.batch import Batch, BatchItem, check_batch, sign_batch, write_batch
+from licenses.audit.services import CheckedEntry
+from licenses.batch import Batch, BatchItem, check_batch, issued_entries, sign_batch, write_batch
 from licenses.bulk_signing import ChunkSigning, LocalSigning, Signed, SigningJob
 from licenses.codes import RegistryError
 from licenses.errors import CredentialError
-from licenses.issuance import AuditHook, IssueOutcome, issue
+from licenses.issuance import AuditHook, IssueOutcome, checked_audit, issue
 from licenses.models import Agency, ImportJob
 from licenses.schemas import LicenseCreate
 from licenses.services import Registry
@@ -187,12 +188,13 @@ def _parse_line(number: int, text: str) -> LicenseCreate | LineFailure:
 @dataclass(frozen=True, slots=True)
 class _Chunk:
     """A chunk's lines, their parse failures and its batch (signed once
-    :func:`_signed` has filled the batch's rows)."""
+    :func:`_signed` has filled the batch's rows and checked their audit entries)."""
 
     lines: list[tuple[int, str]]
     failures: list[LineFailure]
     numbers: list[int]
     batch: Batch
+    audit_entries: list[CheckedEntry] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,17 +246,23 @@ def _check_chunk(
     )
 
 
-def _signed(chunk: _CheckedChunk, *, registry: Registry) -> _Chunk:
-    """Wait for a chunk's signatures; its rows and keys, ready to write."""
+def _signed(chunk: _CheckedChunk, *, registry: Registry, audit: AuditHook | None) -> _Chunk:
+    """Wait for a chunk's signatures; its rows, keys and audit entries, ready to write.
+
+    The entries are checked here, not by the writer: it writes the chunks one after
+    another, and is what a long import waits for (docs/decisions.md, 2026-12-07). They
+    carry the chunk's time, as its licenses do."""
+    job = chunk.job
     sign_batch(
         None,
-        registry=dataclasses.replace(registry, clock=lambda: chunk.job.now),
-        agency=chunk.job.agency,
+        registry=dataclasses.replace(registry, clock=lambda: job.now),
+        agency=job.agency,
         batch=chunk.chunk.batch,
         entries=(),
         signed=chunk.signed.result(),
     )
-    return chunk.chunk
+    drafts = issued_entries(job.agency, chunk.chunk.batch)
+    return dataclasses.replace(chunk.chunk, audit_entries=checked_audit(audit, drafts, now=job.now))
 
 
 def _write_chunk(
@@ -277,7 +285,12 @@ def _write_chunk(
                 f"FILE: another import of this file is running (at line {job.last_line})"
             )
         results = write_batch(
-            session, registry=registry, agency=agency, batch=chunk.batch, audit=audit
+            session,
+            registry=registry,
+            agency=agency,
+            batch=chunk.batch,
+            audit=audit,
+            audit_entries=chunk.audit_entries,
         )
         failures = list(chunk.failures)
         for number, result in zip(chunk.numbers, results, strict=True):
@@ -375,7 +388,7 @@ def import_file(
         in_flight: deque[_CheckedChunk] = deque()
 
         def write_next() -> Future[None]:
-            signed = _signed(in_flight.popleft(), registry=registry)
+            signed = _signed(in_flight.popleft(), registry=registry, audit=audit)
             if written is not None:
                 written.result()
             return writer.submit(

@@ -24,7 +24,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from licenses import catalogue, identifiers, sdjwt
-from licenses.audit.services import EntryDraft, append_entries, append_entry
+from licenses.audit.services import (
+    CheckedEntry,
+    EntryDraft,
+    append_entries,
+    append_entry,
+    check_drafts,
+)
 from licenses.codes import (
     HOLDER_CODE_TYPE_RESIDENT_ID,
     RegistryError,
@@ -362,6 +368,17 @@ def issued_entry(agency: Agency, values: Mapping[str, Any]) -> EntryDraft:
         subject=values["identifier"],
         details={"type": values["type_code"], "version": 1, "status_index": values["status_index"]},
     )
+
+
+def checked_audit(
+    audit: AuditHook | None, drafts: Sequence[EntryDraft], *, now: datetime
+) -> list[CheckedEntry] | None:
+    """The entries :func:`write_audit` would append with the registry's own hook, checked
+    now, without the database (a bulk import checks them before its writer takes the
+    chain's head); ``None`` for any other hook, which is called per entry when written."""
+    if audit is not append_entry:
+        return None
+    return check_drafts(drafts, now=now)
 
 
 def write_audit(

@@ -341,23 +341,28 @@ class EntryDraft:
     details: Mapping[str, Any]
 
 
+def check_drafts(
+    drafts: Sequence[EntryDraft], *, now: datetime | None = None
+) -> list[CheckedEntry]:
+    """:func:`check_entry` for each draft, all at ``now``: no database, so a bulk import
+    checks a chunk's entries before its writer takes the chain's head."""
+    return [
+        check_entry(
+            actor=draft.actor,
+            action=draft.action,
+            subject=draft.subject,
+            details=draft.details,
+            now=now,
+        )
+        for draft in drafts
+    ]
+
+
 def append_entries(
     session: Session, drafts: Sequence[EntryDraft], *, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """:func:`append_entry` for many entries at once (same checks, one head lock)."""
-    return append_checked(
-        session,
-        [
-            check_entry(
-                actor=draft.actor,
-                action=draft.action,
-                subject=draft.subject,
-                details=draft.details,
-                now=now,
-            )
-            for draft in drafts
-        ],
-    )
+    return append_checked(session, check_drafts(drafts, now=now))
 
 
 def _take_head(session: Session, *, now: datetime) -> tuple[int, str]:

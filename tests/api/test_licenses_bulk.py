@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,18 @@ def _holders(n: int) -> list[str]:
         body = f"11010519800101{i:03d}"
         numbers.append(body + mod_11_2.calc_check_digit(body))
     return numbers
+
+
+def _import_audited(runtime, agency: dict, path: Path, *, chunk_lines: int) -> bulk.ImportReport:
+    """``path`` imported for the agency with the registry's own audit hook."""
+    return bulk.import_file(
+        runtime.sessions,
+        registry=registry_for(runtime),
+        agency_id=agency["agency_id"],
+        path=path,
+        audit=append_entry,
+        chunk_lines=chunk_lines,
+    )
 
 
 def _count(runtime) -> int:
@@ -184,14 +197,7 @@ def test_the_import_writes_one_audit_entry_per_license_in_one_chain(runtime, tmp
     agency = make_agency(runtime)
     bodies = [license_body(runtime, holder_id=h) for h in _holders(7)]
     path = _write(tmp_path / "register.jsonl", bodies)
-    report = bulk.import_file(
-        runtime.sessions,
-        registry=registry_for(runtime),
-        agency_id=agency["agency_id"],
-        path=path,
-        audit=append_entry,
-        chunk_lines=3,
-    )
+    report = _import_audited(runtime, agency, path, chunk_lines=3)
     assert report.issued == 7
     with runtime.transaction() as session:
         subjects = session.scalars(
@@ -200,6 +206,37 @@ def test_the_import_writes_one_audit_entry_per_license_in_one_chain(runtime, tmp
         identifiers = session.scalars(select(License.identifier)).all()
         assert audit_services.verify_chain(session, keystore=runtime.keystore).ok
     assert sorted(subjects) == sorted(identifiers)
+
+
+def test_each_issued_entry_carries_its_licenses_time_actor_and_details(runtime, tmp_path) -> None:
+    """The entries are checked before the writer takes the chain's head, at the chunk's
+    time: the time the license rows carry too."""
+    agency = make_agency(runtime)
+    bodies = [license_body(runtime, holder_id=h) for h in _holders(5)]
+    path = _write(tmp_path / "register.jsonl", bodies)
+    _import_audited(runtime, agency, path, chunk_lines=2)
+    with runtime.transaction() as session:
+        licenses = {row.identifier: row for row in session.scalars(select(License))}
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "license.issued").order_by(AuditEntry.seq)
+        ).all()
+    assert sorted(entry.subject for entry in entries) == sorted(licenses)
+    for entry in entries:
+        issued = licenses[entry.subject]
+        assert _utc(entry.occurred_at) == _utc(issued.created_at)
+        assert entry.actor == f"agency:{issued.issuer_code}"
+        assert json.loads(entry.details) == {
+            "type": issued.type_code,
+            "version": 1,
+            "status_index": issued.status_index,
+        }
+    times = [_utc(entry.occurred_at) for entry in entries]
+    assert times == sorted(times)
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite answers naive UTC, PostgreSQL aware."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def test_rerunning_a_file_whose_progress_was_lost_issues_nothing_twice(runtime, tmp_path) -> None:
