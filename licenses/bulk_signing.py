@@ -115,7 +115,7 @@ class ProcessSigning:
             max_workers=processes,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(setup,),
+            initargs=(setup, os.getpid()),
         )
 
     def submit(self, job: SigningJob) -> Future[Signed]:
@@ -138,14 +138,19 @@ _WORKER: tuple[sessionmaker[Session], Registry] | None = None
 WATCHDOG_SECONDS = 0.5
 
 
-def _start_worker(setup: WorkerSetup) -> None:
-    """The pool's initializer: this worker's session factory and registry, once."""
+def _start_worker(setup: WorkerSetup, importer: int) -> None:
+    """The pool's initializer: watch the importer, then this worker's session factory and
+    registry, once.
+
+    ``importer`` is the importing process's id, sent with the initializer: a worker still
+    starting (importing modules, about a second) when its importer was killed finds itself
+    already adopted by another process, and ``os.getppid()`` read here would name that one.
+    """
+    threading.Thread(
+        target=_exit_with_parent, args=(importer,), name="signing-watchdog", daemon=True
+    ).start()
     global _WORKER
     _WORKER = setup()
-    parent = os.getppid()
-    threading.Thread(
-        target=_exit_with_parent, args=(parent,), name="signing-watchdog", daemon=True
-    ).start()
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -147,21 +147,29 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-#: Two agencies, so each variant imports into a registry of its own.
-IMPORT_AGENCIES = {"0": "12100000400002697C", "1": "11100000000013338W"}
+#: One agency (credit code, name) for each variant, so each imports into a registry of
+#: its own.
+IMPORT_AGENCIES = {
+    "0": ("12100000400002697C", "重庆大学"),
+    "1": ("11100000000013338W", "住房和城乡建设部"),
+    "2": ("11430000006122244L", "湖南省住房和城乡建设厅"),
+}
 
 
-@pytest.mark.parametrize("signers", ["0", "1"], ids=["signed-here", "signing-process"])
+@pytest.mark.parametrize(
+    "signers", ["0", "1", "2"], ids=["signed-here", "signing-process", "two-signing-processes"]
+)
 def test_import_killed_mid_file_then_resumed(server, tmp_path: Path, signers: str) -> None:
-    """Also with signing in a worker process (``--signers 1``): the importer killed, its
-    worker left behind, the rerun issues every line exactly once, verifiably signed."""
-    credit_code = IMPORT_AGENCIES[signers]
+    """Also with signing in worker processes (``--signers 1`` and ``2``, the default on two
+    cores): the importer killed, its workers left behind, the rerun issues every line
+    exactly once, verifiably signed."""
+    credit_code, name = IMPORT_AGENCIES[signers]
     agency = cli_json(
         server,
         "agency",
         "add",
         "--name",
-        "重庆大学" if signers == "0" else "住房和城乡建设部",
+        name,
         "--credit-code",
         credit_code,
         "--region",
