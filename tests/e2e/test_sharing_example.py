@@ -6,6 +6,7 @@ which paper materials were avoided."""
 from __future__ import annotations
 
 import html
+import os
 import re
 import subprocess
 import sys
@@ -58,14 +59,15 @@ def example(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> Ite
                 server.base_url,
                 "--client-id",
                 client.client_id,
-                "--client-secret",
-                client.client_secret or "",
                 "--service-item",
                 SERVICE_ITEM,
                 "--port",
                 str(port),
             ],
             cwd=REPO_ROOT,
+            # The secret from the environment, not the command line: other users' `ps`
+            # shows arguments, and argparse took a secret starting with "-" for an option.
+            env={**os.environ, "RELYING_PLATFORM_CLIENT_SECRET": client.client_secret or ""},
             stdout=out,
             stderr=subprocess.STDOUT,
         )

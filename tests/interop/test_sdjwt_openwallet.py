@@ -161,7 +161,15 @@ def test_openwallet_rejects_a_tampered_govwallet_presentation(world):
         _openwallet_verify(world, presentation, aud=AUDIENCE, nonce="other")
     issued = world.issue()
     signature = issued.issuer_jwt.rpartition(".")[2]
-    forged = issued.credential.replace(signature, signature[::-1])
+    # One character in the middle changed: still canonical base64url (only the last
+    # character carries unused bits, which jwcrypto checks), so the signature is parsed
+    # and must fail to verify. Reversing the string made a non-canonical last character
+    # in 15 of 16 credentials, refused earlier as a malformed JWS.
+    middle = len(signature) // 2
+    other = "A" if signature[middle] != "A" else "B"
+    forged = issued.credential.replace(
+        signature, signature[:middle] + other + signature[middle + 1 :]
+    )
     with pytest.raises(InvalidJWSSignature):
         _openwallet_verify(world, forged)
 
