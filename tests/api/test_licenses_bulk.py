@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from identity.oidc.tokens import aware
 from licenses import batch, bulk, issuance, services, status
 from licenses.audit import services as audit_services
 from licenses.audit.models import AuditEntry
@@ -223,20 +223,15 @@ def test_each_issued_entry_carries_its_licenses_time_actor_and_details(runtime, 
     assert sorted(entry.subject for entry in entries) == sorted(licenses)
     for entry in entries:
         issued = licenses[entry.subject]
-        assert _utc(entry.occurred_at) == _utc(issued.created_at)
+        assert aware(entry.occurred_at) == aware(issued.created_at)
         assert entry.actor == f"agency:{issued.issuer_code}"
         assert json.loads(entry.details) == {
             "type": issued.type_code,
             "version": 1,
             "status_index": issued.status_index,
         }
-    times = [_utc(entry.occurred_at) for entry in entries]
+    times = [aware(entry.occurred_at) for entry in entries]
     assert times == sorted(times)
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite answers naive UTC, PostgreSQL aware."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def test_rerunning_a_file_whose_progress_was_lost_issues_nothing_twice(runtime, tmp_path) -> None:
