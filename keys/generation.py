@@ -1,7 +1,8 @@
 """Key generation for the algorithms govwallet signs with.
 
 RS256 uses RSA 3072 (NIST SP 800-57 128-bit strength), ES256 the P-256 curve
-(RFC 7518 §3.4), EdDSA Ed25519 (RFC 8037).
+(RFC 7518 §3.4), Ed25519 (RFC 8037 keys) under its fully-specified JWS name "Ed25519"
+(RFC 9864, which deprecates the polymorphic "EdDSA").
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from keys.errors import UnsupportedAlgorithm
 
 JoseKey = RSAKey | ECKey | OKPKey
 
-SUPPORTED_ALGORITHMS: tuple[str, ...] = ("RS256", "ES256", "EdDSA")
+SUPPORTED_ALGORITHMS: tuple[str, ...] = ("RS256", "ES256", "Ed25519")
 RSA_KEY_BITS = 3072
 
 
@@ -25,7 +26,7 @@ def generate_private_der(alg: str) -> bytes:
         private_key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS)
     elif alg == "ES256":
         private_key = ec.generate_private_key(ec.SECP256R1())
-    elif alg == "EdDSA":
+    elif alg == "Ed25519":
         private_key = ed25519.Ed25519PrivateKey.generate()
     else:
         raise UnsupportedAlgorithm(f"unsupported signing algorithm {alg!r}")
@@ -43,7 +44,7 @@ def load_jose_key(alg: str, private_der: bytes) -> JoseKey:
         return RSAKey.import_key(private_key)  # type: ignore[arg-type]
     if alg == "ES256":
         return ECKey.import_key(private_key)  # type: ignore[arg-type]
-    if alg == "EdDSA":
+    if alg == "Ed25519":
         return OKPKey.import_key(private_key)  # type: ignore[arg-type]
     raise UnsupportedAlgorithm(f"unsupported signing algorithm {alg!r}")
 

@@ -67,7 +67,7 @@ def test_the_software_wrapper_conforms_to_the_protocol(runtime: Runtime) -> None
 
 
 @pytest.mark.parametrize(
-    ("alg", "key_type"), [("RS256", RSAKey), ("ES256", ECKey), ("EdDSA", OKPKey)]
+    ("alg", "key_type"), [("RS256", RSAKey), ("ES256", ECKey), ("Ed25519", OKPKey)]
 )
 def test_generated_keys_have_the_right_type_size_and_thumbprint_kid(
     runtime: Runtime, store: KeyStore, alg: str, key_type: type
@@ -88,13 +88,14 @@ def test_generated_keys_have_the_right_type_size_and_thumbprint_kid(
             assert len(n) * 8 == 3072
         if alg == "ES256":
             assert jwk["crv"] == "P-256"
-        if alg == "EdDSA":
+        if alg == "Ed25519":
             assert jwk["crv"] == "Ed25519"
 
 
-def test_unsupported_algorithm_is_refused(runtime: Runtime, store: KeyStore) -> None:
+@pytest.mark.parametrize("alg", ["HS256", "EdDSA"])  # EdDSA: deprecated by RFC 9864
+def test_unsupported_algorithm_is_refused(runtime: Runtime, store: KeyStore, alg: str) -> None:
     with runtime.transaction() as session, pytest.raises(UnsupportedAlgorithm):
-        store.ensure(session, owner="x", alg="HS256")
+        store.ensure(session, owner="x", alg=alg)
 
 
 def test_rotation_promotes_next_retires_active_and_keeps_it_published(
@@ -154,7 +155,7 @@ def test_signatures_verify_with_the_published_jwks_across_rotation(
     )
 
 
-@pytest.mark.parametrize("alg", ["ES256", "RS256", "EdDSA"])
+@pytest.mark.parametrize("alg", ["ES256", "RS256", "Ed25519"])
 def test_compact_serializations_verify_independently(
     runtime: Runtime, store: KeyStore, alg: str
 ) -> None:
