@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Unpack
 
-from bench.load import LoadResult, run_wrk
+from bench.load import LoadResult, WrkRequest, run_wrk
 from bench.process_cpu import available as process_cpu_available
 from bench.process_cpu import tree_cpu_seconds
 from bench.results import Report, Row, median_of
@@ -47,14 +48,11 @@ class BenchContext:
         scenario: str,
         measure: str,
         system: str,
-        url: str,
         concurrency: int,
-        **request: str,
+        **request: Unpack[WrkRequest],
     ) -> Row:
         """Median of ``rounds`` wrk runs; refuses a run that answered errors."""
-        results = [
-            self._once(system, measure, url, concurrency, request) for _ in range(self.rounds)
-        ]
+        results = [self._once(system, measure, concurrency, request) for _ in range(self.rounds)]
         return self._row(scenario, measure, system, concurrency, results)
 
     def load_pair(
@@ -63,32 +61,27 @@ class BenchContext:
         scenario: str,
         measure: str,
         concurrency: int,
-        ours: tuple[str, dict[str, str]],
-        theirs: tuple[str, dict[str, str]],
+        ours: tuple[str, WrkRequest],
+        theirs: tuple[str, WrkRequest],
     ) -> tuple[Row, Row]:
         """Two systems' medians of ``rounds`` wrk runs, taken in turn (ours, theirs, ours,
         ...): a slow spell of a shared machine falls on both, not on one system's rounds.
 
-        ``ours`` and ``theirs`` are ``(system, request)``, the request holding ``url`` and
-        what :func:`bench.load.run_wrk` takes besides.
+        ``ours`` and ``theirs`` are ``(system, request)``.
         """
         both: dict[str, list[LoadResult]] = {ours[0]: [], theirs[0]: []}
         for _ in range(self.rounds):
             for system, request in (ours, theirs):
-                options = dict(request)
-                url = options.pop("url")
-                both[system].append(self._once(system, measure, url, concurrency, options))
+                both[system].append(self._once(system, measure, concurrency, request))
         return (
             self._row(scenario, measure, ours[0], concurrency, both[ours[0]]),
             self._row(scenario, measure, theirs[0], concurrency, both[theirs[0]]),
         )
 
-    def _once(
-        self, system: str, measure: str, url: str, concurrency: int, request: dict[str, str]
-    ) -> LoadResult:
+    def _once(self, system: str, measure: str, concurrency: int, request: WrkRequest) -> LoadResult:
         pid = self.servers.get(system)
         cpu_before = tree_cpu_seconds(pid) if pid else 0.0
-        result = run_wrk(url, connections=concurrency, seconds=self.seconds, **request)
+        result = run_wrk(connections=concurrency, seconds=self.seconds, **request)
         if pid and result.requests:
             used = tree_cpu_seconds(pid) - cpu_before
             self._cpu.setdefault(system, []).append(used / result.requests * 1e6)

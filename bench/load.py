@@ -14,8 +14,19 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Required, TypedDict
 
 LUA = Path(__file__).parent / "lua" / "request.lua"
+
+
+class WrkRequest(TypedDict, total=False):
+    """One request shape for :func:`run_wrk`: the URL and its options."""
+
+    url: Required[str]
+    method: str
+    body: str
+    authorization: str
+    content_type: str
 
 
 @dataclass(frozen=True)

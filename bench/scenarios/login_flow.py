@@ -17,7 +17,7 @@ import hashlib
 import secrets
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlparse
@@ -39,27 +39,27 @@ LOAD_SCOPE = "openid profile"
 LOAD_PROMPT = "consent"
 
 
+@dataclass
+class _Form:
+    action: str
+    #: the hidden inputs' names and values
+    fields: dict[str, str] = field(default_factory=dict)
+
+
 class _Forms(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
-        self.forms: list[dict[str, object]] = []
+        self.forms: list[_Form] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         if tag == "form":
-            self.forms.append({"action": a.get("action", ""), "fields": {}, "buttons": []})
-        elif self.forms and tag in {"input", "button"}:
-            fields = self.forms[-1]["fields"]
-            assert isinstance(fields, dict)
-            if tag == "input" and a.get("type") in {"hidden"} and a.get("name"):
-                fields[a["name"]] = a.get("value", "")
-            elif tag == "button" and a.get("name"):
-                buttons = self.forms[-1]["buttons"]
-                assert isinstance(buttons, list)
-                buttons.append((a["name"], a.get("value", "")))
+            self.forms.append(_Form(action=a.get("action", "")))
+        elif self.forms and tag == "input" and a.get("type") == "hidden" and a.get("name"):
+            self.forms[-1].fields[a["name"]] = a.get("value", "")
 
 
-def _forms(html: str) -> list[dict[str, object]]:
+def _forms(html: str) -> list[_Form]:
     parser = _Forms()
     parser.feed(html)
     return parser.forms
@@ -107,7 +107,7 @@ def login_once(
             if not forms:
                 raise RuntimeError(f"no form on {response.url} ({response.status_code})")
             form = forms[0]
-            data = dict(form["fields"])  # type: ignore[arg-type]
+            data = dict(form.fields)
             if (
                 "username" in response.text
                 and "password" in response.text
@@ -117,7 +117,7 @@ def login_once(
             else:
                 data["decision"] = "allow"
             response = browser.post(
-                urljoin(str(response.url), str(form["action"]) or str(response.url)), data=data
+                urljoin(str(response.url), form.action or str(response.url)), data=data
             )
         else:
             raise RuntimeError("login did not finish within 10 steps")

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import httpx
 
 from bench.context import BenchContext
+from bench.load import WrkRequest
 from bench.results import Row
 from bench.scenarios import login_flow
 from bench.servers import Govwallet, Peer, floor_server, govwallet, peer
@@ -243,8 +244,8 @@ def _side_by_side(
     ctx: BenchContext,
     scenario: str,
     measure: str,
-    ours: dict[str, str],
-    theirs: dict[str, str],
+    ours: WrkRequest,
+    theirs: WrkRequest,
     *,
     label: str,
     floor: Row | None = None,
