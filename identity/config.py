@@ -35,7 +35,9 @@ class IdentitySettings(Protocol):
     login_max_failures_per_address: int
     login_failure_window_seconds: int
     login_lockout_seconds: int
-    population_register: str
+
+    @property
+    def population_register(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,17 @@ flight and does nothing if it commits, in the statement that inserts: one round 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-_DIALECTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_DIALECTS: dict[str, Callable[[Table], postgresql.Insert | sqlite.Insert]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 
 
 def insert_if_absent(

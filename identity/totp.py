@@ -20,6 +20,7 @@ from datetime import datetime
 import pyotp
 import qrcode
 import qrcode.image.svg
+from qrcode.image.pil import PilImage
 
 ISSUER_NAME = "govwallet"
 #: RFC 6238 §5.2 recommends at most one time step of network delay either way.
@@ -45,7 +46,7 @@ def qr_svg(uri: str) -> str:
 
 def qr_png(uri: str) -> bytes:
     buffer = io.BytesIO()
-    qrcode.make(uri, box_size=8, border=2).save(buffer, format="PNG")
+    qrcode.make(uri, image_factory=PilImage, box_size=8, border=2).save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -243,7 +243,7 @@ def _schema_complaint(error: ValidationError) -> str:
         return "is required"
     if rule == "additionalProperties":
         return "is not a field of this license type"
-    if rule == "enum":
+    if rule == "enum" and isinstance(expected, list):
         return "must be one of " + ", ".join(json.dumps(v, ensure_ascii=False) for v in expected)
     if rule == "format":
         return f"must be a valid {expected}"

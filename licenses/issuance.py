@@ -198,7 +198,7 @@ def _credential(
         exp=_as_datetime(valid_until) if valid_until else None,
         status=status_claim(registry, list_id=list_id, index=values["status_index"]),
         cnf_jwk=values["holder_jwk"],
-        **({"salt_source": salts} if salts is not None else {}),
+        salt_source=salts,
     )
     return issued.credential
 

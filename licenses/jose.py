@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 import orjson
 from joserfc.errors import InvalidHeaderValueError, JoseError, UnsupportedAlgorithmError
@@ -102,7 +102,7 @@ def from_numeric_date(value: int) -> datetime:
 MAX_NUMERIC_DATE = 253_402_300_799
 
 
-def is_numeric_date(value: Any) -> bool:
+def is_numeric_date(value: object) -> TypeGuard[int]:
     """A whole, non-negative NumericDate that :func:`from_numeric_date` can convert."""
     return type(value) is int and 0 <= value <= MAX_NUMERIC_DATE
 

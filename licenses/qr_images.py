@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 import qrcode
 from qrcode.exceptions import DataOverflowError
@@ -62,7 +63,7 @@ class QrImage:
         return 17 + 4 * self.version
 
 
-def _symbol(payload: str, *, box_size: int) -> tuple[qrcode.QRCode, int]:
+def _symbol(payload: str, *, box_size: int) -> tuple[qrcode.QRCode[Any], int]:
     if is_offline_payload(payload):
         if not set(payload) <= _ALPHANUMERIC:
             raise QrPayloadNotAlphanumeric(
@@ -77,7 +78,8 @@ def _symbol(payload: str, *, box_size: int) -> tuple[qrcode.QRCode, int]:
         border=QUIET_ZONE_MODULES,
     )
     # optimize=0: one segment in the mode chosen above, not qrcode's own mix of modes.
-    symbol.add_data(QRData(payload, mode=mode), optimize=0)
+    # (qrcode's stubs type the MODE_ constants as int, QRData's mode as their literals.)
+    symbol.add_data(QRData(payload, mode=cast(Literal[2, 4], mode)), optimize=0)
     try:
         symbol.make(fit=True)
     except (DataOverflowError, ValueError):  # qrcode 8 says "Invalid version (was 41 …)"

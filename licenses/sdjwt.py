@@ -170,7 +170,7 @@ def issue_credential(
     status: Mapping[str, Any],
     cnf_jwk: Mapping[str, Any] | None,
     decoys: int = 0,
-    salt_source: Callable[[], bytes] = _random_salt,
+    salt_source: Callable[[], bytes] | None = None,
 ) -> IssuedCredential:
     """Build and sign an SD-JWT VC whose every subject claim is selectively disclosable.
 
@@ -210,7 +210,10 @@ def issue_credential(
     payload.update(always_visible)
     payload.update(
         _selectively_disclosable(
-            claims, salt_source=salt_source, decoys=decoys, disclosures=disclosures
+            claims,
+            salt_source=salt_source or _random_salt,
+            decoys=decoys,
+            disclosures=disclosures,
         )
     )
     payload[SD_ALG_KEY] = SD_ALG

@@ -255,7 +255,7 @@ class _Run:
         iss = unverified.unverified_claims["iss"]
         kid = unverified.kid
         located = self.trust_list.by_kid(kid) if kid is not None else None
-        payload = None
+        payload: dict[str, Any] | None = None
         if kid is None:
             self.record(
                 "signature",
@@ -271,6 +271,7 @@ class _Run:
                 "signature", verify_issuer_signature, unverified, public_jwk=located[1]
             )
         self.agency = self.trust_list.by_iss(iss)
+        error: CredentialError | None
         if self.agency is None:
             error = UntrustedIssuer(f"the issuer {iss} is not in the trust list")
         elif located is not None and located[0] is not self.agency:

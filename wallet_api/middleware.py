@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -158,7 +158,7 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-def _route_template(scope: dict[str, Any]) -> str:
+def _route_template(scope: MutableMapping[str, Any]) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "unmatched"

@@ -207,7 +207,7 @@ def _authorize(
     decision: str | None,
 ) -> Response:
     issuer = provider.config.issuer
-    db = oauth.db
+    db = oauth.required_db
     data = oauth.payload.data
     state = data.get("state")
     signed_in = current_sign_in(request, db, provider, settings)

@@ -166,9 +166,9 @@ def rp_initiated_logout(
     hinted_sid = claims.get("sid") if claims is not None else None
     if hinted_sid and (record is None or record.sid != hinted_sid):
         # The ID token names its own session: that one ends (the RP is logging it out).
-        record = session_by_sid(oauth.db, sid=str(hinted_sid))
-    sign_out(oauth.db, provider, record)
-    oauth.db.commit()
+        record = session_by_sid(oauth.required_db, sid=str(hinted_sid))
+    sign_out(oauth.required_db, provider, record)
+    oauth.required_db.commit()
     request.app.state.logout_loop.wake()
     if ended.redirect_uri:
         response: Response = RedirectResponse(ended.redirect_uri, status_code=303)

@@ -122,6 +122,14 @@ class StarletteOAuth2Request(OAuth2Request):
     def db(self, session: Session | None) -> None:
         self._db = session
 
+    @property
+    def required_db(self) -> Session:
+        """:attr:`db` for the endpoints that are always given one (authorize, logout)."""
+        db = self.db
+        if db is None:
+            raise RuntimeError("this OAuth request was read without a database session")
+        return db
+
     def opened_session(self) -> Session | None:
         """The session if one is open; never opens a deferred one."""
         return self._db
@@ -155,7 +163,7 @@ class StarletteJsonPayload(JsonPayload):
 
 
 class StarletteJsonRequest(JsonRequest):
-    def __init__(self, *, method: str, uri: str, headers: dict[str, str], data: Any) -> None:
+    def __init__(self, *, method: str, uri: str, headers: Headers, data: Any) -> None:
         super().__init__(method, uri, headers)
         self.payload = StarletteJsonPayload(data)
 
@@ -304,7 +312,7 @@ def token_response(provider: StarletteProvider, oauth: StarletteOAuth2Request) -
     oauth.defer_session(provider.sessions)
     try:
         try:
-            response = provider.create_token_response(oauth)
+            response: Response = provider.create_token_response(oauth)
         except ValueError:
             return invalid_request("The request is malformed.")
         db = oauth.opened_session()

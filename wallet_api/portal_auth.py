@@ -30,13 +30,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
@@ -327,7 +327,9 @@ def validate_id_token(
 ) -> dict[str, Any]:
     """OpenID Connect Core §3.1.3.7, every option explicit."""
     try:
-        unverified_token = jwt.decode(id_token, KeySet.import_key_set(jwks), ID_TOKEN_ALGORITHMS)
+        unverified_token = jwt.decode(
+            id_token, KeySet.import_key_set(cast(KeySetSerialization, jwks)), ID_TOKEN_ALGORITHMS
+        )
         registry = jwt.JWTClaimsRegistry(
             leeway=LEEWAY_SECONDS,
             #: §3.1.3.7 (2): "The Issuer Identifier ... MUST exactly match the value of the

@@ -11,6 +11,7 @@ kept apart from what is logged (the exception, with the request id).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -72,7 +73,7 @@ def problem_response(
     detail: str,
     *,
     title: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extensions: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {

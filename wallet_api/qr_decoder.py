@@ -113,11 +113,12 @@ class ZxingQrDecoder:
         import zxingcpp  # the runtime dependency; imported here so a missing wheel names itself
 
         self._zxing = zxingcpp
+        self._formats = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
     def decode(self, image: bytes) -> str:
         _check_size(image)
         picture = _svg_modules(image) if _SVG_START.match(image) else self._raster(image)
-        found = self._zxing.read_barcodes(picture, formats=self._zxing.BarcodeFormat.QRCode)
+        found = self._zxing.read_barcodes(picture, formats=self._formats)
         for barcode in found:
             if barcode.valid and barcode.text:
                 return str(barcode.text)

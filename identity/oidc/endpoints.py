@@ -55,7 +55,8 @@ class FoundToken(TokenMixin):
     value: str = ""
 
     def check_client(self, client: Any) -> bool:
-        return self.client_id == client.client_id
+        client_id: str = client.client_id
+        return self.client_id == client_id
 
     def is_expired(self) -> bool:
         if self.access is not None:
@@ -243,7 +244,7 @@ class EndSessionEndpoint(_EndSessionEndpoint):
     def _validate_id_token_hint(self, id_token_hint: str) -> dict[str, Any]:
         if not isinstance(id_token_hint, str) or len(id_token_hint) > 8192:
             raise InvalidRequestError("The id_token_hint is malformed.")
-        claims = super()._validate_id_token_hint(id_token_hint)
+        claims: dict[str, Any] = super()._validate_id_token_hint(id_token_hint)
         #: §2: "The OP MUST validate that it was the issuer of the ID Token"; an access
         #: token (which carries scope and client_id) is not an ID token.
         if claims.get("iss") != self.provider.config.issuer or "scope" in claims:

@@ -7,6 +7,8 @@ near SQL, so bad input answers 4xx on both databases, never 500.
 
 from __future__ import annotations
 
+from typing import TypeGuard
 
-def storable(value: object, max_length: int) -> bool:
+
+def storable(value: object, max_length: int) -> TypeGuard[str]:
     return isinstance(value, str) and 0 < len(value) <= max_length and "\x00" not in value

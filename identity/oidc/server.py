@@ -15,14 +15,14 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -86,7 +86,7 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
     def resolve_client_public_key(self, client: RegisteredClient) -> KeySet:
         if not client.jwks:
             raise InvalidClientError(description="The client has no registered keys.")
-        return KeySet.import_key_set(client.jwks)
+        return KeySet.import_key_set(cast(KeySetSerialization, client.jwks))
 
     def validate_jti(self, claims: Any, jti: str) -> bool:
         """RFC 7523 §3: the ``jti`` is remembered until the assertion expires (no replay)."""
@@ -170,6 +170,7 @@ class Provider(AuthorizationServer):
         include_refresh_token: bool,
     ) -> dict[str, Any]:
         client: RegisteredClient = request.client
+        extra: dict[str, Any]
         if user is None:
             subject, extra = client.client_id, {"gw_grant": "client_credentials"}
         else:

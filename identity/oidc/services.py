@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -57,12 +57,12 @@ def _check_uri(field: str, uri: Any, *, allow_http_loopback: bool = True) -> str
 
 
 def _check_jwks(jwks: Any) -> dict[str, Any]:
-    from joserfc.jwk import KeySet
+    from joserfc.jwk import KeySet, KeySetSerialization
 
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
         raise InvalidClientMetadata("jwks", "must be a JWK Set with at least one key")
     try:
-        keyset = KeySet.import_key_set(jwks)
+        keyset = KeySet.import_key_set(cast(KeySetSerialization, jwks))
     except Exception as exc:  # joserfc raises several types for bad keys
         raise InvalidClientMetadata("jwks", "contains a key that cannot be read") from exc
     if any(key.is_private for key in keyset.keys):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -125,15 +125,15 @@ def import_catalogue(
 
     items = {row.code: row for row in session.scalars(select(models.ServiceItem))}
     for item in parsed.service_items:
-        row = items.get(item.code)
-        if row is None:
-            row = models.ServiceItem(code=item.code)
-            session.add(row)
-        row.name_zh, row.name_en = item.name.zh, item.name.en
-        row.handler_region = item.handler.region
-        row.handler_credit_code = item.handler.credit_code
-        row.updated_at = moment
-        row.requirements = [
+        item_row = items.get(item.code)
+        if item_row is None:
+            item_row = models.ServiceItem(code=item.code)
+            session.add(item_row)
+        item_row.name_zh, item_row.name_en = item.name.zh, item.name.en
+        item_row.handler_region = item.handler.region
+        item_row.handler_credit_code = item.handler.credit_code
+        item_row.updated_at = moment
+        item_row.requirements = [
             models.ServiceItemMaterial(material=known[code], position=position)
             for position, code in enumerate(item.materials)
         ]
@@ -489,7 +489,7 @@ _ITEMS_NEEDING = (
 )
 
 
-def _checked_held(held: list[HeldLicense] | list[Mapping[str, Any]]) -> list[HeldLicense]:
+def _checked_held(held: Sequence[HeldLicense | Mapping[str, Any]]) -> list[HeldLicense]:
     out: list[HeldLicense] = []
     for i, raw in enumerate(held):
         prefix = f"held_licenses[{i}]"
@@ -510,7 +510,7 @@ def paper_avoided(
     session: Session,
     *,
     service_item_code: str,
-    held_licenses: list[HeldLicense] | list[Mapping[str, Any]],
+    held_licenses: Sequence[HeldLicense | Mapping[str, Any]],
 ) -> PaperReport:
     """For one service item: which materials the citizen's licenses satisfy electronically
     under the handler's recognition rules, and the share of paper avoided."""

@@ -152,7 +152,10 @@ def _change(license_id: str, action: str, reason: str, as_json: bool) -> None:
                     audit=append_entry,
                     actor=_operator(),
                 )
-                result = {"id": row.identifier, "status": issuance.status_public(row, registry)}
+                result: dict[str, Any] = {
+                    "id": row.identifier,
+                    "status": issuance.status_public(row, registry),
+                }
         except RegistryError as exc:
             fail(str(exc))
     if as_json:

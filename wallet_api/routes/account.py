@@ -31,7 +31,9 @@ CsrfField = Annotated[str, Form(alias="csrf_token")]
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _error(request: Request, exc: IdentityError | None, *, code: str | None = None) -> dict:
+def _error(
+    request: Request, exc: IdentityError | None, *, code: str | None = None
+) -> dict[str, str | None]:
     """What a form shows for an error: the field it is about and a translated message."""
     t = translator(negotiate(request))
     params: dict[str, Any] = {}
@@ -52,7 +54,9 @@ def register_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     return render(request, "account/register.html", _register_context(runtime, {}, None))
 
 
-def _register_context(runtime: Runtime, values: dict, error: dict | None) -> dict:
+def _register_context(
+    runtime: Runtime, values: dict[str, str], error: dict[str, str | None] | None
+) -> dict[str, Any]:
     return {
         "values": values,
         "error": error,
@@ -159,7 +163,7 @@ def _totp_page(
     runtime: Runtime,
     citizen: Citizen,
     *,
-    error: dict | None = None,
+    error: dict[str, str | None] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     context = {

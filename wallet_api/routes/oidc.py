@@ -251,7 +251,8 @@ def _introspection(provider: StarletteProvider, oauth: StarletteOAuth2Request) -
 
 def _introspection_response(provider: StarletteProvider, oauth: StarletteOAuth2Request) -> Response:
     try:
-        return provider.create_endpoint_response("introspection", oauth)
+        response: Response = provider.create_endpoint_response("introspection", oauth)
+        return response
     except ValueError:
         return invalid_request("The request is malformed.")
 
@@ -262,7 +263,7 @@ async def revocation_endpoint(
 ) -> Response:
     oauth = await read_request(request, session, issuer=provider.config.issuer)
     try:
-        response = await run(provider.create_endpoint_response, "revocation", oauth)
+        response: Response = await run(provider.create_endpoint_response, "revocation", oauth)
     except ValueError:
         return invalid_request("The request is malformed.")
     if response.status_code == 200:

@@ -32,7 +32,8 @@ class StoredRefreshToken(TokenMixin):
         self.row = row
 
     def check_client(self, client: Any) -> bool:
-        return self.row.client_id == client.client_id
+        client_id: str = client.client_id
+        return self.row.client_id == client_id
 
     def get_scope(self) -> str:
         return self.row.scope
