@@ -19,13 +19,14 @@ run: $(STAMP)
 	$(BIN)/govwallet db upgrade
 	$(BIN)/govwallet serve --demo --host 127.0.0.1 --port 8000
 
-## Linters and the whole test suite.
+## Linters (ruff; mypy --strict on the product and the bench) and the whole test suite.
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -41,4 +42,4 @@ static-vendor:
 	cp node_modules/pako/LICENSE wallet_api/static/vendor/pako.LICENSE
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
