@@ -199,3 +199,70 @@ def test_a_jwk_on_a_curve_joserfc_does_not_know_is_unusable(key, crv):
             error=InvalidSignature,
             what="JWT",
         )
+
+
+def _joserfc_outcome(jwk: dict) -> object:
+    """What joserfc's own import makes of ``jwk``: the public numbers, or the error."""
+    from joserfc.jwk import JWKRegistry
+
+    try:
+        imported = JWKRegistry.import_key(dict(jwk))
+    except Exception as exc:  # joserfc raises several types for bad keys
+        return type(exc)
+    return imported.public_key.public_numbers(), imported.dict_value
+
+
+def _our_outcome(jwk: dict) -> object:
+    import licenses.jose
+
+    licenses.jose._import_public_jwk.cache_clear()
+    try:
+        imported = import_public_jwk(dict(jwk))
+    except Exception as exc:
+        return type(exc.__cause__ or exc) if isinstance(exc, ValueError) else type(exc)
+    return imported.public_key.public_numbers(), imported.dict_value
+
+
+def _odd_p256_keys() -> list[dict]:
+    """P-256 public JWKs of every shape near the usual one (RFC 7518 §6.2.1)."""
+    keys = []
+    for _ in range(40):  # each size of leading zero bytes is rare: try many keys
+        public = ECKey.generate_key("P-256").as_dict(private=False)
+        keys.append(public)
+        keys.append({**public, "kid": "k", "use": "sig", "alg": "ES256"})
+    usual = keys[0]
+    x = usual["x"]
+    off_curve = b64url_encode(bytes(31) + b"\x01")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    #: the same 32 bytes with one of the last character's two unused bits set
+    loose = x[:-1] + alphabet[alphabet.index(x[-1]) | 1]
+    keys += [
+        {**usual, "x": off_curve},  # not a point on the curve
+        {**usual, "x": loose},  # not canonical base64url: joserfc refuses it
+        {**usual, "x": x[:-1]},  # 42 characters
+        {**usual, "x": x + "A"},  # 44 characters
+        {**usual, "x": "A" + x[1:]},  # another point (most likely off the curve)
+        {**usual, "x": x.replace(x[5], "+", 1)},  # standard alphabet
+        {**usual, "x": "é" * 43},
+        {**usual, "x": b64url_encode(bytes(32))},  # zero
+        {**usual, "x": b64url_encode(b"\xff" * 32)},  # beyond the field
+        {**usual, "kid": 5},  # a member of the wrong type
+        {**usual, "use": "enc"},
+        {**usual, "key_ops": ["sign"]},
+        {**usual, "crv": "P-384"},
+    ]
+    return keys
+
+
+def test_p256_keys_import_exactly_as_joserfc_imports_them():
+    """The P-256 path (licenses.jose._p256_public) makes the same key as joserfc's
+    import, with the same members, and refuses what joserfc refuses."""
+    for jwk in _odd_p256_keys():
+        assert _our_outcome(jwk) == _joserfc_outcome(jwk), jwk
+
+
+def test_a_holder_key_is_checked_to_be_on_the_curve():
+    off_curve = {**ECKey.generate_key("P-256").as_dict(private=False)}
+    off_curve["y"] = b64url_encode(bytes(31) + b"\x07")
+    with pytest.raises(ValueError, match="not on the curve"):
+        import_public_jwk(off_curve)
