@@ -339,9 +339,12 @@ def _check_header(registry: JWSRegistry, header: dict[str, Any]) -> None:
 
     The check walks joserfc's whole header registry, and depends on nothing but the
     registry and the header. Headers repeat: every credential of an issuer key has the
-    same ``alg``, ``typ`` and ``kid``, every key-binding JWT the same ``alg`` and ``typ``.
-    Only headers of string values are remembered (strings compare exactly, where
-    ``True == 1``); others, and every header that fails, are checked each time.
+    same ``alg``, ``typ`` and ``kid``, every key-binding JWT of a holder key the same
+    ``alg``, ``typ`` and ``kid`` (a holder's ``kid`` is new to a verifier with nearly every
+    presentation, so those mostly miss; leaving it out of the key was measured and not
+    worth it: docs/decisions.md, sixteenth session). Only headers of string values are
+    remembered (strings compare exactly, where ``True == 1``); others, and every header
+    that fails, are checked each time.
     """
     _require_crit_list(header)
     if set(map(type, header.values())) == _ONLY_STRINGS:

@@ -219,7 +219,7 @@ def _our_outcome(jwk: dict) -> object:
     try:
         imported = import_public_jwk(dict(jwk))
     except Exception as exc:
-        return type(exc.__cause__ or exc) if isinstance(exc, ValueError) else type(exc)
+        return type(exc)
     return imported.public_key.public_numbers(), imported.dict_value
 
 
