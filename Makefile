@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/govwallet db upgrade
 	$(BIN)/govwallet serve --demo --host 127.0.0.1 --port 8000
 
-## Linters (ruff; mypy --strict on the product and the bench) and the whole test suite.
+## Linters (ruff; mypy --strict on the product, the bench and the tests) and the whole test suite.
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 

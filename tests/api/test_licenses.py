@@ -6,9 +6,13 @@ Agencies authenticate exactly as their systems do: client credentials at ``/toke
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from licenses import identifiers, sdjwt, statuslist
@@ -23,11 +27,12 @@ from tests.support.license_factories import (
     license_body,
     make_agency,
 )
+from wallet_api.runtime import Runtime
 
 ALL_SCOPES = "licenses:issue licenses:revoke licenses:verify licenses:read"
 
 
-def bearer(client, agency: dict, scope: str = ALL_SCOPES) -> dict[str, str]:
+def bearer(client: TestClient, agency: dict[str, Any], scope: str = ALL_SCOPES) -> dict[str, str]:
     response = client.post(
         "/token",
         data={"grant_type": "client_credentials", "scope": scope},
@@ -38,29 +43,34 @@ def bearer(client, agency: dict, scope: str = ALL_SCOPES) -> dict[str, str]:
 
 
 @pytest.fixture
-def agency(runtime) -> dict:
+def agency(runtime: Runtime) -> dict[str, Any]:
     return make_agency(runtime, who=BEIJING, types=(ID_CARD, QUALIFICATION))
 
 
 @pytest.fixture
-def headers(client, agency) -> dict[str, str]:
+def headers(client: TestClient, agency: dict[str, Any]) -> dict[str, str]:
     return bearer(client, agency)
 
 
-def issue(client, runtime, headers, **overrides) -> dict:
+def issue(
+    client: TestClient, runtime: Runtime, headers: dict[str, str], **overrides: Any
+) -> dict[str, Any]:
     response = client.post(
         "/api/v1/licenses", json=license_body(runtime, **overrides), headers=headers
     )
     assert response.status_code == 201, response.text
-    return response.json()
+    issued: dict[str, Any] = response.json()
+    return issued
 
 
-def license_count(runtime) -> int:
+def license_count(runtime: Runtime) -> int:
     with runtime.transaction() as session:
-        return session.scalar(select(func.count()).select_from(License))
+        count = session.scalar(select(func.count()).select_from(License))
+        assert count is not None
+        return count
 
 
-def list_value(client, status_ref: dict) -> int:
+def list_value(client: TestClient, status_ref: dict[str, Any]) -> int:
     """Fetch the status list the credential points at, verify it, read the entry."""
     uri = status_ref["uri"]
     response = client.get(uri)
@@ -74,13 +84,15 @@ def list_value(client, status_ref: dict) -> int:
     return verified.status_list.get(status_ref["idx"])
 
 
-def _now():
+def _now() -> datetime:
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
 
 
-def test_issue_answers_identifier_credential_and_status(client, runtime, agency, headers) -> None:
+def test_issue_answers_identifier_credential_and_status(
+    client: TestClient, runtime: Runtime, agency: dict[str, Any], headers: dict[str, str]
+) -> None:
     issued = issue(client, runtime, headers)
     parsed = identifiers.parse(issued["id"])
     assert parsed.type_code == ID_CARD
@@ -112,7 +124,9 @@ def test_issue_answers_identifier_credential_and_status(client, runtime, agency,
     assert body["valid_until"] == (date.today().replace(year=date.today().year + 20)).isoformat()
 
 
-def test_idempotent_retry_returns_the_same_license(client, runtime, headers) -> None:
+def test_idempotent_retry_returns_the_same_license(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     body = license_body(runtime)
     key = {"Idempotency-Key": "order-2026-0001"}
     first = client.post("/api/v1/licenses", json=body, headers={**headers, **key})
@@ -136,16 +150,19 @@ def test_idempotent_retry_returns_the_same_license(client, runtime, headers) -> 
     assert license_count(runtime) == 2
 
 
-def test_status_changes_end_to_end(client, runtime, headers) -> None:
+def test_status_changes_end_to_end(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     issued = issue(client, runtime, headers)
     lid, ref = issued["id"], issued["status"]["status_list"]
 
-    def act(action: str, license_id: str = lid):
-        return client.post(
+    def act(action: str, license_id: str = lid) -> httpx.Response:
+        response: httpx.Response = client.post(
             f"/api/v1/licenses/{license_id}/{action}",
             json={"reason": f"test {action}"},
             headers=headers,
         )
+        return response
 
     suspended = act("suspend")
     assert suspended.status_code == 200
@@ -176,7 +193,9 @@ def test_status_changes_end_to_end(client, runtime, headers) -> None:
     assert no_reason.json()["errors"][0]["field"] == "reason"
 
 
-def test_reissue_keeps_serial_raises_version_and_revokes_the_old(client, runtime, headers) -> None:
+def test_reissue_keeps_serial_raises_version_and_revokes_the_old(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     issued = issue(client, runtime, headers)
     response = client.post(
         f"/api/v1/licenses/{issued['id']}/reissue",
@@ -218,7 +237,9 @@ def test_reissue_keeps_serial_raises_version_and_revokes_the_old(client, runtime
     assert again.status_code == 409
 
 
-def test_read_malformed_and_unknown_identifiers(client, runtime, agency, headers) -> None:
+def test_read_malformed_and_unknown_identifiers(
+    client: TestClient, runtime: Runtime, agency: dict[str, Any], headers: dict[str, str]
+) -> None:
     malformed = client.get("/api/v1/licenses/1.2.156.3005.2.not-an-id", headers=headers)
     assert malformed.status_code in {400, 422}
     assert malformed.headers["content-type"].startswith("application/problem+json")
@@ -291,7 +312,14 @@ def test_read_malformed_and_unknown_identifiers(client, runtime, agency, headers
         "holder-broken-key",
     ],
 )
-def test_bad_input_is_a_problem_naming_the_field(client, runtime, headers, change, status, field):
+def test_bad_input_is_a_problem_naming_the_field(
+    client: TestClient,
+    runtime: Runtime,
+    headers: dict[str, str],
+    change: Callable[[dict[str, Any]], object],
+    status: int,
+    field: str,
+) -> None:
     body = license_body(runtime)
     change(body)
     response = client.post("/api/v1/licenses", json=body, headers=headers)
@@ -304,7 +332,9 @@ def test_bad_input_is_a_problem_naming_the_field(client, runtime, headers, chang
     assert license_count(runtime) == 0
 
 
-def test_tokens_and_scopes_are_required(client, runtime, agency) -> None:
+def test_tokens_and_scopes_are_required(
+    client: TestClient, runtime: Runtime, agency: dict[str, Any]
+) -> None:
     body = license_body(runtime)
     assert client.post("/api/v1/licenses", json=body).status_code == 401
     read_only = bearer(client, agency, scope="licenses:read")
@@ -313,7 +343,9 @@ def test_tokens_and_scopes_are_required(client, runtime, agency) -> None:
     assert license_count(runtime) == 0
 
 
-def test_batch_is_all_or_nothing(client, runtime, headers) -> None:
+def test_batch_is_all_or_nothing(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     good = license_body(runtime)
     bad = license_body(runtime)
     bad["fields"]["sex"] = "?"
@@ -348,7 +380,9 @@ def test_batch_is_all_or_nothing(client, runtime, headers) -> None:
     assert license_count(runtime) == 2
 
 
-def test_validity_rules_of_the_catalogue(client, runtime, agency, headers) -> None:
+def test_validity_rules_of_the_catalogue(
+    client: TestClient, runtime: Runtime, agency: dict[str, Any], headers: dict[str, str]
+) -> None:
     fixed = issue(client, runtime, headers, valid_from="2026-01-01", valid_until="2030-06-30")
     read = client.get(f"/api/v1/licenses/{fixed['id']}", headers=headers).json()
     assert (read["valid_from"], read["valid_until"]) == ("2026-01-01", "2030-06-30")
@@ -361,7 +395,9 @@ def test_validity_rules_of_the_catalogue(client, runtime, agency, headers) -> No
     assert expired.json()["field"] == "valid_until"
 
 
-def test_expiry_sweep_invalidates_licenses_past_their_validity(client, runtime, headers) -> None:
+def test_expiry_sweep_invalidates_licenses_past_their_validity(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     from datetime import UTC, datetime, timedelta
 
     from licenses import services, status
@@ -387,7 +423,9 @@ def test_expiry_sweep_invalidates_licenses_past_their_validity(client, runtime, 
         assert status.expire_due(session, registry=later) == []
 
 
-def test_every_issuance_change_and_read_is_in_the_audit_chain(client, runtime, agency, headers):
+def test_every_issuance_change_and_read_is_in_the_audit_chain(
+    client: TestClient, runtime: Runtime, agency: dict[str, Any], headers: dict[str, str]
+) -> None:
     from licenses.audit.services import list_entries, verify_chain
 
     issued = issue(client, runtime, headers)
@@ -413,7 +451,9 @@ def test_every_issuance_change_and_read_is_in_the_audit_chain(client, runtime, a
     assert report.problems == []
 
 
-def test_authorising_a_further_type_lets_the_agency_issue_it(client, runtime, agency, headers):
+def test_authorising_a_further_type_lets_the_agency_issue_it(
+    client: TestClient, runtime: Runtime, agency: dict[str, Any], headers: dict[str, str]
+) -> None:
     from licenses import services
 
     body = license_body(runtime, type_code=MARRIAGE)
@@ -427,7 +467,9 @@ def test_authorising_a_further_type_lets_the_agency_issue_it(client, runtime, ag
     assert read["valid_until"] is None  # a marriage certificate has no end date
 
 
-def test_verify_answers_a_forged_crit_header_with_a_failed_check(client, runtime, headers) -> None:
+def test_verify_answers_a_forged_crit_header_with_a_failed_check(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     """A header anyone can write (no key needed) made the verification raise: a 500."""
     issued = issue(client, runtime, headers)
     presented = sdjwt.present(

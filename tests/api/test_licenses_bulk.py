@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -18,13 +20,14 @@ from licenses.models import IdempotencyKey, ImportJob, License
 from licenses.schemas import LicenseCreate
 from tests.support.license_factories import license_body, make_agency, registry_for
 from wallet_api.cli.license import issue_license
+from wallet_api.runtime import Runtime
 
 
 class Crash(Exception):
     """Stands for the process dying half-way through a chunk."""
 
 
-def _write(path: Path, bodies: list[dict]) -> Path:
+def _write(path: Path, bodies: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(b, ensure_ascii=False) + "\n" for b in bodies), "utf-8")
     return path
 
@@ -39,7 +42,9 @@ def _holders(n: int) -> list[str]:
     return numbers
 
 
-def _import_audited(runtime, agency: dict, path: Path, *, chunk_lines: int) -> bulk.ImportReport:
+def _import_audited(
+    runtime: Runtime, agency: dict[str, Any], path: Path, *, chunk_lines: int
+) -> bulk.ImportReport:
     """``path`` imported for the agency with the registry's own audit hook."""
     return bulk.import_file(
         runtime.sessions,
@@ -51,12 +56,16 @@ def _import_audited(runtime, agency: dict, path: Path, *, chunk_lines: int) -> b
     )
 
 
-def _count(runtime) -> int:
+def _count(runtime: Runtime) -> int:
     with runtime.transaction() as session:
-        return session.scalar(select(func.count()).select_from(License))
+        count = session.scalar(select(func.count()).select_from(License))
+        assert count is not None
+        return count
 
 
-def test_import_interrupted_mid_chunk_resumes_without_duplicates(runtime, tmp_path) -> None:
+def test_import_interrupted_mid_chunk_resumes_without_duplicates(
+    runtime: Runtime, tmp_path: Path
+) -> None:
     agency = make_agency(runtime)
     holders = _holders(25)
     bodies = [license_body(runtime, holder_id=h) for h in holders]
@@ -102,7 +111,7 @@ def test_import_interrupted_mid_chunk_resumes_without_duplicates(runtime, tmp_pa
     assert _count(runtime) == 24
 
 
-def test_limit_stops_and_the_next_run_continues(runtime, tmp_path) -> None:
+def test_limit_stops_and_the_next_run_continues(runtime: Runtime, tmp_path: Path) -> None:
     agency = make_agency(runtime)
     bodies = [license_body(runtime, holder_id=h) for h in _holders(12)]
     path = _write(tmp_path / "register.jsonl", bodies)
@@ -125,7 +134,7 @@ def test_limit_stops_and_the_next_run_continues(runtime, tmp_path) -> None:
     assert _count(runtime) == 12
 
 
-def test_bad_lines_are_reported_with_their_field(runtime, tmp_path) -> None:
+def test_bad_lines_are_reported_with_their_field(runtime: Runtime, tmp_path: Path) -> None:
     agency = make_agency(runtime)
     good = license_body(runtime)
     lines = [
@@ -154,7 +163,7 @@ def test_bad_lines_are_reported_with_their_field(runtime, tmp_path) -> None:
     assert _count(runtime) == 1
 
 
-def test_missing_file_is_refused(runtime, tmp_path) -> None:
+def test_missing_file_is_refused(runtime: Runtime, tmp_path: Path) -> None:
     agency = make_agency(runtime)
     with pytest.raises(bulk.ImportFileError, match="not a readable file"):
         bulk.import_file(
@@ -165,12 +174,14 @@ def test_missing_file_is_refused(runtime, tmp_path) -> None:
         )
 
 
-def _status_slots(runtime) -> list[tuple[str, int]]:
+def _status_slots(runtime: Runtime) -> list[tuple[uuid.UUID, int]]:
     with runtime.transaction() as session:
         return list(session.execute(select(License.status_list_id, License.status_index)).all())
 
 
-def test_a_bad_line_inside_a_chunk_is_reported_and_the_rest_land(runtime, tmp_path) -> None:
+def test_a_bad_line_inside_a_chunk_is_reported_and_the_rest_land(
+    runtime: Runtime, tmp_path: Path
+) -> None:
     agency = make_agency(runtime)
     bodies = [license_body(runtime, holder_id=h) for h in _holders(9)]
     bodies[4]["fields"]["sex"] = "unknown"  # refused by the schema, in the middle of the chunk
@@ -193,7 +204,9 @@ def test_a_bad_line_inside_a_chunk_is_reported_and_the_rest_land(runtime, tmp_pa
     assert audited == 0  # import_file was given no audit hook
 
 
-def test_the_import_writes_one_audit_entry_per_license_in_one_chain(runtime, tmp_path) -> None:
+def test_the_import_writes_one_audit_entry_per_license_in_one_chain(
+    runtime: Runtime, tmp_path: Path
+) -> None:
     agency = make_agency(runtime)
     bodies = [license_body(runtime, holder_id=h) for h in _holders(7)]
     path = _write(tmp_path / "register.jsonl", bodies)
@@ -208,7 +221,9 @@ def test_the_import_writes_one_audit_entry_per_license_in_one_chain(runtime, tmp
     assert sorted(subjects) == sorted(identifiers)
 
 
-def test_each_issued_entry_carries_its_licenses_time_actor_and_details(runtime, tmp_path) -> None:
+def test_each_issued_entry_carries_its_licenses_time_actor_and_details(
+    runtime: Runtime, tmp_path: Path
+) -> None:
     """The entries are checked before the writer takes the chain's head, at the chunk's
     time: the time the license rows carry too."""
     agency = make_agency(runtime)
@@ -234,7 +249,9 @@ def test_each_issued_entry_carries_its_licenses_time_actor_and_details(runtime, 
     assert times == sorted(times)
 
 
-def test_rerunning_a_file_whose_progress_was_lost_issues_nothing_twice(runtime, tmp_path) -> None:
+def test_rerunning_a_file_whose_progress_was_lost_issues_nothing_twice(
+    runtime: Runtime, tmp_path: Path
+) -> None:
     agency = make_agency(runtime)
     bodies = [license_body(runtime, holder_id=h) for h in _holders(6)]
     path = _write(tmp_path / "register.jsonl", bodies)
@@ -254,7 +271,9 @@ def test_rerunning_a_file_whose_progress_was_lost_issues_nothing_twice(runtime, 
     assert _count(runtime) == 6
 
 
-def test_identical_lines_in_one_chunk_are_separate_licenses(runtime, tmp_path) -> None:
+def test_identical_lines_in_one_chunk_are_separate_licenses(
+    runtime: Runtime, tmp_path: Path
+) -> None:
     agency = make_agency(runtime)
     body = license_body(runtime)
     path = _write(tmp_path / "twice.jsonl", [body, body, body])
@@ -267,14 +286,14 @@ def test_identical_lines_in_one_chunk_are_separate_licenses(runtime, tmp_path) -
         assert len(set(session.scalars(select(License.identifier)).all())) == 3
 
 
-def _batch_items(runtime, keys: list[str | None], holders: list[str]) -> list[BatchItem]:
+def _batch_items(runtime: Runtime, keys: list[str | None], holders: list[str]) -> list[BatchItem]:
     return [
         BatchItem(LicenseCreate.model_validate(license_body(runtime, holder_id=h)), key)
         for key, h in zip(keys, holders, strict=True)
     ]
 
 
-def test_one_key_twice_in_a_batch_issues_once(runtime) -> None:
+def test_one_key_twice_in_a_batch_issues_once(runtime: Runtime) -> None:
     agency = make_agency(runtime)
     holders = _holders(3)
     items = _batch_items(runtime, ["k-1", "k-1", "k-1"], [holders[0], holders[0], holders[1]])
@@ -289,7 +308,7 @@ def test_one_key_twice_in_a_batch_issues_once(runtime) -> None:
     assert _count(runtime) == 1
 
 
-def test_a_constraint_failing_in_a_batch_falls_back_to_one_by_one(runtime) -> None:
+def test_a_constraint_failing_in_a_batch_falls_back_to_one_by_one(runtime: Runtime) -> None:
     agency = make_agency(runtime)
     holders = _holders(4)
     registry = registry_for(runtime)

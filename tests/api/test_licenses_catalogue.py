@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -12,6 +14,10 @@ from licenses import catalogue
 from licenses.catalogue import InvalidCatalogue, InvalidLicenseFields, InvalidValidity
 from licenses.codes import is_credit_code
 from licenses.identifiers import validate_type_code
+from wallet_api.runtime import Runtime
+
+if TYPE_CHECKING:
+    from licenses.models import LicenseType
 
 SHIPPED = catalogue.read_catalogue()
 REQUIRED_TYPES = {
@@ -48,7 +54,7 @@ def test_each_shipped_type_is_coherent(entry: catalogue.TypeEntry) -> None:
     assert set(entry.subject_schema["required"]) <= set(example)
 
 
-def _row(entry: catalogue.TypeEntry):
+def _row(entry: catalogue.TypeEntry) -> LicenseType:
     from licenses.models import LicenseType
 
     return LicenseType(
@@ -102,7 +108,7 @@ def test_validity_rules() -> None:
         catalogue.validity_period(marriage, valid_from=start, valid_until=date(2030, 1, 1))
 
 
-def _catalogue_file(tmp_path: Path, mutate) -> Path:
+def _catalogue_file(tmp_path: Path, mutate: Callable[[list[dict[str, Any]]], object]) -> Path:
     document = json.loads(catalogue.SHIPPED_CATALOGUE.read_text(encoding="utf-8"))
     mutate(document["license_types"])
     path = tmp_path / "types.json"
@@ -122,18 +128,20 @@ def _catalogue_file(tmp_path: Path, mutate) -> Path:
     ],
     ids=["bad-code", "duplicate", "validity", "missing-schema", "bad-schema", "display-field"],
 )
-def test_bad_catalogue_files_are_refused(tmp_path: Path, mutate, message: str) -> None:
+def test_bad_catalogue_files_are_refused(
+    tmp_path: Path, mutate: Callable[[list[dict[str, Any]]], object], message: str
+) -> None:
     with pytest.raises(InvalidCatalogue, match=message.replace("[", r"\[").replace("]", r"\]")):
         catalogue.read_catalogue(_catalogue_file(tmp_path, mutate))
 
 
-def test_import_updates_by_code(runtime, tmp_path: Path) -> None:
+def test_import_updates_by_code(runtime: Runtime, tmp_path: Path) -> None:
     now = datetime.now(UTC)
     with runtime.transaction() as session:
         catalogue.ensure_shipped(session, now=now)
         before = len(catalogue.list_types(session))
 
-    def rename(types: list) -> None:
+    def rename(types: list[dict[str, Any]]) -> None:
         types[0]["name"]["en"] = "Resident identity card (renamed)"
 
     entries = catalogue.read_catalogue(_catalogue_file(tmp_path, rename))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from sqlalchemy import func, select
 from stdnum.iso7064 import mod_11_2
@@ -11,6 +12,7 @@ from licenses import issuance, services, status
 from licenses.models import License, StatusList
 from licenses.schemas import LicenseCreate
 from tests.support.license_factories import license_body, make_agency, registry_for
+from wallet_api.runtime import Runtime
 
 
 def _holder(i: int) -> str:
@@ -18,7 +20,7 @@ def _holder(i: int) -> str:
     return body + mod_11_2.calc_check_digit(body)
 
 
-def _issue(runtime, agency_id: str, body: dict, key: str | None) -> str:
+def _issue(runtime: Runtime, agency_id: str, body: dict[str, Any], key: str | None) -> str:
     registry = registry_for(runtime)
     with runtime.transaction() as session:
         agency = services.get_agency(session, agency_ref=agency_id)
@@ -32,7 +34,7 @@ def _issue(runtime, agency_id: str, body: dict, key: str | None) -> str:
         return outcome.license.identifier
 
 
-def test_parallel_issuance_gets_distinct_entries(runtime) -> None:
+def test_parallel_issuance_gets_distinct_entries(runtime: Runtime) -> None:
     agency = make_agency(runtime)
     bodies = [license_body(runtime, holder_id=_holder(i)) for i in range(16)]
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -45,7 +47,7 @@ def test_parallel_issuance_gets_distinct_entries(runtime) -> None:
     assert sum(row.next_index for row in lists) == 16
 
 
-def test_parallel_retries_with_one_key_issue_one_license(runtime) -> None:
+def test_parallel_retries_with_one_key_issue_one_license(runtime: Runtime) -> None:
     agency = make_agency(runtime)
     body = license_body(runtime)
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -57,7 +59,7 @@ def test_parallel_retries_with_one_key_issue_one_license(runtime) -> None:
         assert session.scalar(select(func.count()).select_from(License)) == 1
 
 
-def test_parallel_status_changes_on_one_list_lose_no_update(runtime) -> None:
+def test_parallel_status_changes_on_one_list_lose_no_update(runtime: Runtime) -> None:
     agency = make_agency(runtime)
     ids = [
         _issue(runtime, agency["agency_id"], license_body(runtime, holder_id=_holder(i)), None)
@@ -85,7 +87,7 @@ def test_parallel_status_changes_on_one_list_lose_no_update(runtime) -> None:
     assert versions == 1 + 12 + 12
 
 
-def test_racing_reissues_of_one_version_make_one_new_version(runtime) -> None:
+def test_racing_reissues_of_one_version_make_one_new_version(runtime: Runtime) -> None:
     from licenses.schemas import Reissue
     from licenses.status import InvalidStatusTransition
 

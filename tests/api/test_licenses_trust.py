@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from keys import AesGcmKeyWrapper, KeyStore
@@ -24,6 +26,7 @@ from tests.support.license_factories import (
     make_agency,
     registry_for,
 )
+from wallet_api.runtime import Runtime
 
 
 def now() -> datetime:
@@ -31,16 +34,22 @@ def now() -> datetime:
 
 
 @pytest.fixture
-def agency(runtime) -> dict:
+def agency(runtime: Runtime) -> dict[str, Any]:
     return make_agency(runtime, who=BEIJING, types=(ID_CARD, QUALIFICATION))
 
 
 @pytest.fixture
-def headers(client, agency) -> dict[str, str]:
+def headers(client: TestClient, agency: dict[str, Any]) -> dict[str, str]:
     return bearer(client, agency)
 
 
-def present(credential: str, *disclose: str, holder=None, audience="x", nonce="n") -> str:
+def present(
+    credential: str,
+    *disclose: str,
+    holder: sdjwt.HolderSigner | None = None,
+    audience: str = "x",
+    nonce: str = "n",
+) -> str:
     return sdjwt.present(
         credential=credential,
         disclose=list(disclose),
@@ -51,13 +60,16 @@ def present(credential: str, *disclose: str, holder=None, audience="x", nonce="n
     )
 
 
-def verify(client, headers, **body) -> dict:
+def verify(client: TestClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
     response = client.post("/api/v1/verify", json=body, headers=headers)
     assert response.status_code == 200, response.text
-    return response.json()
+    result: dict[str, Any] = response.json()
+    return result
 
 
-def test_status_list_is_cacheable_and_revalidates(client, runtime, headers) -> None:
+def test_status_list_is_cacheable_and_revalidates(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     issued = issue(client, runtime, headers)
     uri = issued["status"]["status_list"]["uri"]
     first = client.get(uri)
@@ -86,7 +98,9 @@ def test_status_list_is_cacheable_and_revalidates(client, runtime, headers) -> N
     assert client.get("/api/v1/status-lists/unknown-list").status_code == 404
 
 
-def test_trust_list_carries_every_agency_key_region_and_type(client, runtime, agency) -> None:
+def test_trust_list_carries_every_agency_key_region_and_type(
+    client: TestClient, runtime: Runtime, agency: dict[str, Any]
+) -> None:
     other = make_agency(runtime, who=JILIN, types=(QUALIFICATION,))
     response = client.get("/api/v1/trust-list")
     assert response.status_code == 200
@@ -129,7 +143,9 @@ def test_trust_list_carries_every_agency_key_region_and_type(client, runtime, ag
         )
 
 
-def test_key_rotation_keeps_old_licenses_verifiable(client, runtime, agency, headers) -> None:
+def test_key_rotation_keeps_old_licenses_verifiable(
+    client: TestClient, runtime: Runtime, agency: dict[str, Any], headers: dict[str, str]
+) -> None:
     before = issue(client, runtime, headers)
     owner = f"agency:{agency['agency_id']}"
     old_kid = sdjwt.parse_presentation(before["credential"]).kid
@@ -164,7 +180,9 @@ def test_key_rotation_keeps_old_licenses_verifiable(client, runtime, agency, hea
         assert result["valid"] is True, result["checks"]
 
 
-def test_verify_reports_every_check(client, runtime, headers) -> None:
+def test_verify_reports_every_check(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     issued = issue(client, runtime, headers)
     presentation = present(issued["credential"], "holder_name", "fields.birth_date")
     result = verify(client, headers, presentation=presentation)
@@ -184,15 +202,20 @@ def test_verify_reports_every_check(client, runtime, headers) -> None:
     assert "revoked" in revoked["checks"]["status"]["reason"]
 
 
-def test_verify_follows_every_status_change_of_the_list(client, runtime, headers) -> None:
+def test_verify_follows_every_status_change_of_the_list(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     """Online verification keeps a status list verified once per list version; every
     change moves the version, whether through the API or by hand in the database."""
     issued = issue(client, runtime, headers)
     presentation = present(issued["credential"], "holder_name")
     ref = issued["status"]["status_list"]
 
-    def status_check() -> dict:
-        return verify(client, headers, presentation=presentation)["checks"]["status"]
+    def status_check() -> dict[str, Any]:
+        status: dict[str, Any] = verify(client, headers, presentation=presentation)["checks"][
+            "status"
+        ]
+        return status
 
     def act(action: str) -> None:
         response = client.post(
@@ -225,7 +248,7 @@ def test_verify_follows_every_status_change_of_the_list(client, runtime, headers
     assert failed["code"] == "license-revoked"
 
 
-def _resigned(runtime, presentation: str, *, owner: str, **claims: object) -> str:
+def _resigned(runtime: Runtime, presentation: str, *, owner: str, **claims: object) -> str:
     """The presentation with its issuer-signed JWT's claims changed and signed by ``owner``."""
     jwt, rest = presentation.split("~", 1)
     header, payload, _ = jwt.split(".")
@@ -241,7 +264,7 @@ def _resigned(runtime, presentation: str, *, owner: str, **claims: object) -> st
 
 
 def test_verify_finds_the_agencies_a_credential_names_among_many(
-    client, runtime, agency, headers
+    client: TestClient, runtime: Runtime, agency: dict[str, Any], headers: dict[str, str]
 ) -> None:
     """Online verification looks up the agency of the credential's iss and the agency owning
     its key, not the whole registry: with other agencies registered, a credential signed
@@ -292,7 +315,9 @@ def test_verify_finds_the_agencies_a_credential_names_among_many(
     assert "not in the trust list" in removed_key["checks"]["signature"]["reason"]
 
 
-def test_tampered_credentials_and_disclosures_are_rejected(client, runtime, headers) -> None:
+def test_tampered_credentials_and_disclosures_are_rejected(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     issued = issue(client, runtime, headers)
     presentation = present(issued["credential"], "holder_name")
     jwt, *rest = presentation.split("~")
@@ -315,7 +340,9 @@ def test_tampered_credentials_and_disclosures_are_rejected(client, runtime, head
     assert garbage["checks"]["format"]["outcome"] == "failed"
 
 
-def test_key_binding_audience_and_nonce(client, runtime, headers) -> None:
+def test_key_binding_audience_and_nonce(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     with runtime.transaction() as session:
         runtime.keystore.ensure(session, owner="holder:test", alg="ES256")
         holder = runtime.keystore.signer(session, owner="holder:test", alg="ES256")
@@ -336,7 +363,9 @@ def test_key_binding_audience_and_nonce(client, runtime, headers) -> None:
     assert missing["valid"] is False
 
 
-def test_offline_qr_text_is_verified_like_the_presentation(client, runtime, headers) -> None:
+def test_offline_qr_text_is_verified_like_the_presentation(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     issued = issue(client, runtime, headers)
     presentation = present(issued["credential"], "holder_name")
     result = verify(client, headers, qr=qr.encode_offline(presentation))
@@ -349,7 +378,9 @@ def test_offline_qr_text_is_verified_like_the_presentation(client, runtime, head
     assert client.post("/api/v1/verify", json={"presentation": presentation}).status_code == 401
 
 
-def test_verify_names_the_verifiers_recognised_materials(client, runtime, agency, headers) -> None:
+def test_verify_names_the_verifiers_recognised_materials(
+    client: TestClient, runtime: Runtime, agency: dict[str, Any], headers: dict[str, str]
+) -> None:
     verifier = make_agency(runtime, who=JILIN, types=(QUALIFICATION,))
     with runtime.transaction() as session:
         import_catalogue_file(session)
@@ -372,7 +403,9 @@ def test_verify_names_the_verifiers_recognised_materials(client, runtime, agency
     assert verify(client, headers, presentation=presentation)["recognised_materials"] == []
 
 
-def test_offline_verifier_with_cached_lists(client, runtime, headers) -> None:
+def test_offline_verifier_with_cached_lists(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     """Fetch the trust list and status list once, then verify with no registry at all."""
     from licenses import verification
 
@@ -393,7 +426,7 @@ def test_offline_verifier_with_cached_lists(client, runtime, headers) -> None:
     )
     presentation = present(issued["credential"], "holder_name")
 
-    def offline(when: datetime) -> dict:
+    def offline(when: datetime) -> dict[str, Any]:
         return verification.verify_presentation(
             presentation=presentation,
             trust_list=trust,

@@ -6,10 +6,12 @@ import csv
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from licenses.codes import RegistryError
 from tests.api.test_licenses import bearer
 from tests.support.license_factories import BEIJING, ID_CARD, make_agency
+from wallet_api.runtime import Runtime
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
@@ -24,11 +26,11 @@ CREDIT_CODES = _rows("credit_codes.csv")
 
 
 @pytest.fixture
-def headers(client, runtime) -> dict[str, str]:
+def headers(client: TestClient, runtime: Runtime) -> dict[str, str]:
     return bearer(client, make_agency(runtime, who=BEIJING, types=(ID_CARD,)))
 
 
-def test_every_identifier_vector_over_http(client, headers) -> None:
+def test_every_identifier_vector_over_http(client: TestClient, headers: dict[str, str]) -> None:
     """Valid identifiers are well-formed (404: not held here); invalid ones are refused."""
     for row in IDENTIFIERS:
         response = client.get(f"/api/v1/licenses/{row['identifier']}", headers=headers)
@@ -39,7 +41,7 @@ def test_every_identifier_vector_over_http(client, headers) -> None:
             assert response.json()["field"] == "id"
 
 
-def test_every_credit_code_vector_registering_an_agency(runtime) -> None:
+def test_every_credit_code_vector_registering_an_agency(runtime: Runtime) -> None:
     for row in CREDIT_CODES:
         who = ("向量机构", row["code"], "110000")
         if row["valid"] == "true":

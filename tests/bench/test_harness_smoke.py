@@ -15,7 +15,7 @@ from tests.support.live_server import REPO_ROOT
 pytestmark = pytest.mark.bench
 
 
-def test_every_scenario_runs_and_reports(tmp_path) -> None:
+def test_every_scenario_runs_and_reports(tmp_path: Path) -> None:
     if shutil.which("wrk") is None or shutil.which("node") is None:
         pytest.fail("the harness needs wrk and node: .ci/run installs them")
     result = subprocess.run(

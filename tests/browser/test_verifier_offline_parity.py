@@ -200,7 +200,9 @@ def both_verdicts(
     return expected, actual
 
 
-def test_the_browser_verifier_mirrors_verify_presentation(world, page) -> None:
+def test_the_browser_verifier_mirrors_verify_presentation(
+    world: CredentialWorld, page: Any
+) -> None:
     checked = 0
     for name, case in cases(world).items():
         agencies = case.get("agencies")
@@ -224,7 +226,7 @@ def test_the_browser_verifier_mirrors_verify_presentation(world, page) -> None:
     assert checked == 23
 
 
-def test_gw1_text_decodes_in_the_browser_byte_for_byte(world, page) -> None:
+def test_gw1_text_decodes_in_the_browser_byte_for_byte(world: CredentialWorld, page: Any) -> None:
     cache = {"gw1_dictionary": base64.b64encode(qr.GW1_DICTIONARY).decode()}
     for name, case in cases(world).items():
         try:
@@ -242,7 +244,7 @@ def test_gw1_text_decodes_in_the_browser_byte_for_byte(world, page) -> None:
     assert broken.startswith("qr-")
 
 
-def test_the_browser_agrees_on_random_presentations(world, page) -> None:
+def test_the_browser_agrees_on_random_presentations(world: CredentialWorld, page: Any) -> None:
     """1,000 seeded random presentations (tests/support/presentation_fuzz.py) with status
     lists of every width: the same verdict, outcomes, status and claims. It found the
     browser accepting what joserfc refuses (unknown header members, a bad crit, b64, parts

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
@@ -20,6 +21,9 @@ from licenses import qr, qr_images, sdjwt
 from tests.support.browser import CHROMIUM, LAUNCH_ARGS, require_chromium
 from tests.support.live_server import REPO_ROOT, LiveServer, live_server
 from wallet_api.demo import DEMO_CITIZEN_ID_NUMBER, DEMO_CITIZEN_PASSWORD
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -100,18 +104,18 @@ def fake_camera_video(png: Path, target: Path, *, width: int = 640, height: int 
 
 
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[object]:
+def playwright() -> Iterator[Playwright]:
     with sync_api.sync_playwright() as running:
         yield running
 
 
-def launch(playwright: object, *extra: str):  # type: ignore[no-untyped-def]
-    return playwright.chromium.launch(  # type: ignore[attr-defined]
+def launch(playwright: Playwright, *extra: str) -> Browser:
+    return playwright.chromium.launch(
         executable_path=CHROMIUM, headless=True, args=[*LAUNCH_ARGS, *extra]
     )
 
 
-def log_in_as_clerk(page, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+def log_in_as_clerk(page: Page, server: LiveServer) -> None:
     page.goto(f"{server.base_url}/verifier?lang=en")
     page.fill("#username", DEMO_CITIZEN_ID_NUMBER)
     page.fill("#password", DEMO_CITIZEN_PASSWORD)
@@ -124,7 +128,9 @@ def log_in_as_clerk(page, server: LiveServer) -> None:  # type: ignore[no-untype
     page.wait_for_selector("[data-qr-verifier]", timeout=TIMEOUT_MS)
 
 
-def test_an_uploaded_qr_image_shows_valid(server, qr_image, playwright) -> None:
+def test_an_uploaded_qr_image_shows_valid(
+    server: LiveServer, qr_image: Path, playwright: Playwright
+) -> None:
     browser = launch(playwright)
     try:
         context = browser.new_context(locale="en-US", viewport={"width": 900, "height": 1400})
@@ -132,6 +138,7 @@ def test_an_uploaded_qr_image_shows_valid(server, qr_image, playwright) -> None:
         log_in_as_clerk(page, server)
         page.set_input_files("[data-qr-file]", str(qr_image))
         verdict = page.wait_for_selector(".verdict-valid", timeout=TIMEOUT_MS)
+        assert verdict is not None  # None only when waiting for "hidden"
         assert verdict.inner_text().strip().startswith("VALID")
         result = page.inner_text("[data-qr-result]")
         assert "张三" in result
@@ -144,7 +151,9 @@ def test_an_uploaded_qr_image_shows_valid(server, qr_image, playwright) -> None:
         browser.close()
 
 
-def test_the_camera_reads_the_qr_code(server, qr_image, playwright, tmp_path: Path) -> None:
+def test_the_camera_reads_the_qr_code(
+    server: LiveServer, qr_image: Path, playwright: Playwright, tmp_path: Path
+) -> None:
     video = fake_camera_video(qr_image, tmp_path / "camera.y4m")
     browser = launch(
         playwright,
@@ -158,6 +167,7 @@ def test_the_camera_reads_the_qr_code(server, qr_image, playwright, tmp_path: Pa
         log_in_as_clerk(page, server)
         page.click("[data-qr-start]")
         verdict = page.wait_for_selector(".verdict-valid", timeout=TIMEOUT_MS)
+        assert verdict is not None  # None only when waiting for "hidden"
         assert verdict.inner_text().strip().startswith("VALID")
         assert "张三" in page.inner_text("[data-qr-result]")
         # The scanner stopped the camera once it had read a code.
@@ -167,7 +177,7 @@ def test_the_camera_reads_the_qr_code(server, qr_image, playwright, tmp_path: Pa
 
 
 def test_offline_the_page_verifies_with_its_cached_lists_and_says_how_old(
-    server, qr_image, revoked_qr_image, playwright
+    server: LiveServer, qr_image: Path, revoked_qr_image: Path, playwright: Playwright
 ) -> None:
     browser = launch(playwright)
     try:
@@ -186,6 +196,7 @@ def test_offline_the_page_verifies_with_its_cached_lists_and_says_how_old(
         assert "cached" in page.inner_text("[data-offline-status]")
         page.set_input_files("[data-qr-file]", str(qr_image))
         verdict = page.wait_for_selector(".verdict-valid[data-offline]", timeout=TIMEOUT_MS)
+        assert verdict is not None  # None only when waiting for "hidden"
         text = verdict.inner_text()
         assert text.strip().startswith("VALID")
         assert "Verified offline, trust list" in text
@@ -197,6 +208,7 @@ def test_offline_the_page_verifies_with_its_cached_lists_and_says_how_old(
         # The cached status list knows the revocation made before it was fetched.
         page.set_input_files("[data-qr-file]", str(revoked_qr_image))
         refused = page.wait_for_selector(".verdict-invalid[data-offline]", timeout=TIMEOUT_MS)
+        assert refused is not None  # None only when waiting for "hidden"
         assert refused.inner_text().strip().startswith("NOT VALID")
         assert "the license has been revoked" in page.inner_text("[data-qr-result]")
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -68,7 +70,7 @@ def test_migrations_match_the_models(database_url: str) -> None:
         engine.dispose()
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
     try:
         with engine.connect() as connection:
@@ -80,12 +82,13 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
 
 def _credential_storage(engine: Engine) -> str:
     with engine.connect() as connection:
-        return connection.execute(
+        storage: str = connection.execute(
             text(
                 "SELECT attstorage::text FROM pg_attribute "
                 "WHERE attrelid = 'licenses_license'::regclass AND attname = 'credential'"
             )
         ).scalar_one()
+        return storage
 
 
 def test_credentials_are_stored_without_a_compression_attempt() -> None:

@@ -7,6 +7,8 @@ import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,10 +16,11 @@ import pytest
 from tests.support.live_server import REPO_ROOT, live_server
 from tests.unit.identity.factories import PASSWORD, id_number
 from wallet_api import demo
+from wallet_api.runtime import Runtime
 
 
 @pytest.fixture
-def govwallet(tmp_path, database_url):
+def govwallet(tmp_path: Path, database_url: str) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run ``govwallet ARGS`` as a subprocess against this test's database."""
     env = {
         **os.environ,
@@ -39,7 +42,9 @@ def govwallet(tmp_path, database_url):
     return run
 
 
-def test_citizen_add_prints_sub_and_loa(govwallet) -> None:
+def test_citizen_add_prints_sub_and_loa(
+    govwallet: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
     result = govwallet(
         "citizen",
         "add",
@@ -61,7 +66,9 @@ def test_citizen_add_prints_sub_and_loa(govwallet) -> None:
     assert id_number(1) not in result.stdout + result.stderr
 
 
-def test_register_then_citizen_is_real_name_verified(govwallet) -> None:
+def test_register_then_citizen_is_real_name_verified(
+    govwallet: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
     added = govwallet("register", "add", "--id-number", id_number(2), "--name", "李四", "--json")
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout) == {"added": 1, "unchanged": 0}
@@ -93,7 +100,9 @@ def test_register_then_citizen_is_real_name_verified(govwallet) -> None:
         ("110105194912310021", "check character"),
     ],
 )
-def test_citizen_add_names_the_broken_rule(govwallet, number: str, message: str) -> None:
+def test_citizen_add_names_the_broken_rule(
+    govwallet: Callable[..., subprocess.CompletedProcess[str]], number: str, message: str
+) -> None:
     result = govwallet(
         "citizen", "add", "--id-number", number, "--name", "张三", "--password", PASSWORD, "--json"
     )
@@ -102,7 +111,9 @@ def test_citizen_add_names_the_broken_rule(govwallet, number: str, message: str)
     assert result.stdout == ""
 
 
-def test_citizen_add_refuses_a_weak_password_and_a_duplicate(govwallet) -> None:
+def test_citizen_add_refuses_a_weak_password_and_a_duplicate(
+    govwallet: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
     weak = govwallet(
         "citizen", "add", "--id-number", id_number(3), "--name", "甲", "--password", "abc"
     )
@@ -115,7 +126,9 @@ def test_citizen_add_refuses_a_weak_password_and_a_duplicate(govwallet) -> None:
     assert "exists already" in duplicate.stderr
 
 
-def test_register_import_reports_bad_rows_and_imports_nothing(govwallet, tmp_path) -> None:
+def test_register_import_reports_bad_rows_and_imports_nothing(
+    govwallet: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "id_number,name\n"
@@ -158,13 +171,15 @@ def test_register_import_reports_bad_rows_and_imports_nothing(govwallet, tmp_pat
     assert "0 added, 2 already present" in rerun.stdout
 
 
-def test_register_import_of_a_missing_file(govwallet, tmp_path) -> None:
+def test_register_import_of_a_missing_file(
+    govwallet: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     result = govwallet("register", "import", str(tmp_path / "absent.csv"))
     assert result.returncode == 2
     assert "does not exist" in result.stderr
 
 
-def test_demo_citizen_is_seeded_once(runtime) -> None:
+def test_demo_citizen_is_seeded_once(runtime: Runtime) -> None:
     first = demo.seed_citizen(runtime)
     second = demo.seed_citizen(runtime)
     assert first == second
@@ -172,7 +187,7 @@ def test_demo_citizen_is_seeded_once(runtime) -> None:
 
 
 @pytest.mark.e2e
-def test_serve_demo_prints_the_demo_citizen(tmp_path) -> None:
+def test_serve_demo_prints_the_demo_citizen(tmp_path: Path) -> None:
     with live_server(tmp_path, demo=True) as server:
         log = server.log()
         assert demo.DEMO_CITIZEN_ID_NUMBER in log
@@ -186,7 +201,7 @@ def test_serve_demo_prints_the_demo_citizen(tmp_path) -> None:
 
 
 @pytest.mark.e2e
-def test_live_server_keeps_identity_numbers_out_of_logs_and_files(tmp_path) -> None:
+def test_live_server_keeps_identity_numbers_out_of_logs_and_files(tmp_path: Path) -> None:
     number, phone = id_number(60), "13912345678"
     with live_server(tmp_path) as server:
         created = httpx.post(

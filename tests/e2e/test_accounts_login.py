@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,10 +18,13 @@ from tests.unit.identity.factories import PASSWORD, id_number, verified_citizen
 from wallet_api.app import create_app
 from wallet_api.migrate import upgrade
 from wallet_api.runtime import Runtime
+from wallet_api.settings import Settings
 
 
 @pytest.fixture
-def site(make_settings, database_url) -> Iterator[Callable[[str], TestClient]]:
+def site(
+    make_settings: Callable[..., Settings], database_url: str
+) -> Iterator[Callable[[str], TestClient]]:
     """A small per-address limit; ``site(address)`` is a browser at that client address."""
     runtime = Runtime(
         make_settings(
@@ -38,7 +42,7 @@ def site(make_settings, database_url) -> Iterator[Callable[[str], TestClient]]:
         # Only the fixture's client runs the app's lifespan; the others share it.
         client = TestClient(app, base_url=runtime.settings.issuer_url, client=(address, 40000))
         client.cookies.set("gw_lang", "en")
-        client.runtime = runtime  # type: ignore[attr-defined]
+        client.runtime = runtime
         return client
 
     with TestClient(app, base_url=runtime.settings.issuer_url):
@@ -46,23 +50,28 @@ def site(make_settings, database_url) -> Iterator[Callable[[str], TestClient]]:
     runtime.close()
 
 
-def _login(client: TestClient, username: str, password: str):
+def _login(client: TestClient, username: str, password: str) -> httpx.Response:
     page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    return client.post(
+    token_match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token_match is not None
+    token = token_match.group(1)
+    response: httpx.Response = client.post(
         "/login",
         data={"csrf_token": token, "username": username, "password": password, "next": "/account"},
         follow_redirects=False,
     )
+    return response
 
 
-def _visible(response) -> str:
+def _visible(response: httpx.Response) -> str:
     """The page without what differs per request (CSRF token, echoed username)."""
     text = re.sub(r'name="csrf_token" value="[^"]+"', "", response.text)
     return re.sub(r'name="username"[^>]*>', "", text)
 
 
-def test_unknown_account_and_wrong_password_get_the_same_answer(site) -> None:
+def test_unknown_account_and_wrong_password_get_the_same_answer(
+    site: Callable[[str], TestClient],
+) -> None:
     browser = site("198.51.100.1")
     wrong_password = _login(browser, id_number(1), "Wrong-password-1")
     unknown = _login(browser, id_number(2), "Wrong-password-1")
@@ -72,7 +81,9 @@ def test_unknown_account_and_wrong_password_get_the_same_answer(site) -> None:
     assert "do not match" in wrong_password.text
 
 
-def test_account_is_locked_after_failures_with_the_retry_time(site) -> None:
+def test_account_is_locked_after_failures_with_the_retry_time(
+    site: Callable[[str], TestClient],
+) -> None:
     browser = site("198.51.100.2")
     answers = [_login(browser, id_number(1), "Wrong-password-1").status_code for _ in range(4)]
     assert answers == [401, 401, 401, 429]
@@ -82,13 +93,13 @@ def test_account_is_locked_after_failures_with_the_retry_time(site) -> None:
     assert "try again in 15 minute" in locked.text
 
 
-def test_unknown_accounts_lock_like_known_ones(site) -> None:
+def test_unknown_accounts_lock_like_known_ones(site: Callable[[str], TestClient]) -> None:
     browser = site("198.51.100.4")
     answers = [_login(browser, id_number(9), "Wrong-password-1").status_code for _ in range(4)]
     assert answers == [401, 401, 401, 429]
 
 
-def test_an_address_is_locked_across_accounts(site) -> None:
+def test_an_address_is_locked_across_accounts(site: Callable[[str], TestClient]) -> None:
     attacker = site("203.0.113.66")
     answers = [
         _login(attacker, id_number(20 + i), "Wrong-password-1").status_code for i in range(6)
@@ -110,21 +121,25 @@ def _enrol(site: Callable[[str], TestClient]) -> tuple[str, str, list[str]]:
     browser = site("198.51.100.9")
     assert _login(browser, id_number(1), PASSWORD).status_code == 303
     page = browser.get("/account/totp")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token_match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token_match is not None
+    token = token_match.group(1)
     browser.post("/account/totp/start", data={"csrf_token": token})
     enrolment = browser.get("/account/totp")
-    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', enrolment.text).group(1)
+    secret_match = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', enrolment.text)
+    assert secret_match is not None
+    secret = secret_match.group(1)
     code = totp.code_at(secret, datetime.now(UTC))
     codes = browser.post("/account/totp/confirm", data={"csrf_token": token, "otp": code})
     recovery = re.findall(r"<code>([A-Z0-9]{5}-[A-Z0-9]{5})</code>", codes.text)
     assert len(recovery) == 10
-    runtime = browser.runtime  # type: ignore[attr-defined]
+    runtime = browser.runtime
     with runtime.transaction() as session:
         assert session.query(Citizen).one().totp_enabled
     return secret, code, recovery
 
 
-def test_second_factor_after_enrolment_through_the_pages(site) -> None:
+def test_second_factor_after_enrolment_through_the_pages(site: Callable[[str], TestClient]) -> None:
     _, code, recovery = _enrol(site)
 
     later = site("198.51.100.10")
@@ -132,7 +147,9 @@ def test_second_factor_after_enrolment_through_the_pages(site) -> None:
     assert step_one.status_code == 303
     assert step_one.headers["location"].startswith("/login/otp")
     form = later.get(step_one.headers["location"])
-    otp_token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    otp_token_match = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert otp_token_match is not None
+    otp_token = otp_token_match.group(1)
     replay = later.post(
         "/login/otp",
         data={"csrf_token": otp_token, "otp": code, "next": "/account"},
@@ -158,11 +175,15 @@ def _at_second_step(site: Callable[[str], TestClient], address: str) -> tuple[Te
     step_one = _login(browser, id_number(1), PASSWORD)
     assert step_one.headers["location"].startswith("/login/otp")
     form = browser.get(step_one.headers["location"])
-    return browser, re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    token_match = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token_match is not None
+    return browser, token_match.group(1)
 
 
 @pytest.mark.parametrize("kind", ["totp", "recovery"])
-def test_a_second_factor_code_sent_by_racing_browsers_signs_in_once(site, kind) -> None:
+def test_a_second_factor_code_sent_by_racing_browsers_signs_in_once(
+    site: Callable[[str], TestClient], kind: str
+) -> None:
     """RFC 6238 §5.2: the verifier "MUST NOT accept the second attempt of the OTP after the
     successful validation has been issued for the first OTP" — also when both arrive at
     once; a recovery code is spent by its first use in the same way."""
@@ -176,7 +197,7 @@ def test_a_second_factor_code_sent_by_racing_browsers_signs_in_once(site, kind) 
     def submit(browser_and_token: tuple[TestClient, str]) -> int:
         browser, token = browser_and_token
         ready.wait()
-        answer = browser.post(
+        answer: httpx.Response = browser.post(
             "/login/otp",
             data={"csrf_token": token, "otp": code, "next": "/account"},
             follow_redirects=False,

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import get_args
+from typing import cast, get_args
 
+import httpx
 import pytest
-from fastapi import Request
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from identity import services, totp
 from identity.models import Citizen
 from tests.unit.identity.factories import PASSWORD, id_number, verified_citizen
-from wallet_api.deps import SessionDep
-from wallet_api.routes.account import CurrentCitizen
+from wallet_api.deps import CurrentCitizen, SessionDep
+from wallet_api.runtime import Runtime
 
 BAD_NUMBERS = {
     "malformed": "11010519491231002",
@@ -24,7 +27,7 @@ BAD_NUMBERS = {
 }
 
 
-def _csrf(client, path: str = "/account/register") -> str:
+def _csrf(client: TestClient, path: str = "/account/register") -> str:
     page = client.get(path)
     assert page.status_code == 200, page.text
     match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -32,7 +35,7 @@ def _csrf(client, path: str = "/account/register") -> str:
     return match.group(1)
 
 
-def _register_form(client, **fields) -> object:
+def _register_form(client: TestClient, **fields: str) -> httpx.Response:
     data = {
         "csrf_token": _csrf(client),
         "id_number": id_number(1),
@@ -42,13 +45,14 @@ def _register_form(client, **fields) -> object:
         "password_confirm": PASSWORD,
     }
     data.update(fields)
-    return client.post("/account/register", data=data)
+    response: httpx.Response = client.post("/account/register", data=data)
+    return response
 
 
 # -- registration page ------------------------------------------------------------------
 
 
-def test_register_page_is_labelled_in_both_languages(client) -> None:
+def test_register_page_is_labelled_in_both_languages(client: TestClient) -> None:
     zh = client.get("/account/register", headers={"Accept-Language": "zh-CN"})
     assert '<html lang="zh-CN">' in zh.text
     assert "公民身份号码" in zh.text
@@ -61,7 +65,7 @@ def test_register_page_is_labelled_in_both_languages(client) -> None:
 
 
 @pytest.mark.parametrize("rule", BAD_NUMBERS)
-def test_register_form_names_the_broken_rule(client, rule: str) -> None:
+def test_register_form_names_the_broken_rule(client: TestClient, rule: str) -> None:
     client.cookies.set("gw_lang", "en")
     response = _register_form(client, id_number=BAD_NUMBERS[rule])
     assert response.status_code == 422
@@ -76,13 +80,15 @@ def test_register_form_names_the_broken_rule(client, rule: str) -> None:
     assert f'value="{BAD_NUMBERS[rule]}"' in response.text  # kept for correction
 
 
-def test_register_form_errors_in_chinese(client) -> None:
+def test_register_form_errors_in_chinese(client: TestClient) -> None:
     response = _register_form(client, id_number=BAD_NUMBERS["wrong-check-character"])
     assert response.status_code == 422
     assert "校验码不正确" in response.text
 
 
-def test_register_form_refuses_mismatch_and_weak_password(client, runtime) -> None:
+def test_register_form_refuses_mismatch_and_weak_password(
+    client: TestClient, runtime: Runtime
+) -> None:
     client.cookies.set("gw_lang", "en")
     assert "two passwords differ" in _register_form(client, password_confirm="other").text
     weak = _register_form(client, password="short", password_confirm="short")
@@ -92,7 +98,7 @@ def test_register_form_refuses_mismatch_and_weak_password(client, runtime) -> No
         assert session.scalar(select(Citizen)) is None
 
 
-def test_register_form_without_csrf_is_refused(client, runtime) -> None:
+def test_register_form_without_csrf_is_refused(client: TestClient, runtime: Runtime) -> None:
     client.get("/account/register")
     response = client.post(
         "/account/register",
@@ -109,7 +115,7 @@ def test_register_form_without_csrf_is_refused(client, runtime) -> None:
         assert session.scalar(select(Citizen)) is None
 
 
-def test_register_form_creates_a_verified_account(client, runtime) -> None:
+def test_register_form_creates_a_verified_account(client: TestClient, runtime: Runtime) -> None:
     with runtime.transaction() as session:
         services.add_register_entry(
             session, identity=runtime.identity, id_number=id_number(1), name="张三"
@@ -127,7 +133,7 @@ def test_register_form_creates_a_verified_account(client, runtime) -> None:
 
 
 @pytest.mark.parametrize("rule", BAD_NUMBERS)
-def test_register_api_problem_names_the_rule(client, rule: str) -> None:
+def test_register_api_problem_names_the_rule(client: TestClient, rule: str) -> None:
     response = client.post(
         "/api/v1/accounts",
         json={"id_number": BAD_NUMBERS[rule], "name": "张三", "password": PASSWORD},
@@ -141,7 +147,7 @@ def test_register_api_problem_names_the_rule(client, rule: str) -> None:
     assert BAD_NUMBERS[rule] not in problem["detail"]
 
 
-def test_register_api_creates_then_conflicts(client) -> None:
+def test_register_api_creates_then_conflicts(client: TestClient) -> None:
     body = {"id_number": "11010519491231002x", "name": "王芳", "password": PASSWORD}
     created = client.post("/api/v1/accounts", json=body)
     assert created.status_code == 201
@@ -162,7 +168,7 @@ def test_register_api_creates_then_conflicts(client) -> None:
 
 
 @pytest.fixture
-def logged_in(client, runtime):
+def logged_in(client: TestClient, runtime: Runtime) -> Iterator[Citizen]:
     """The account pages with the citizen named by a test header as the current citizen.
 
     Logging in is the OpenID provider's page; here only the account pages are under test.
@@ -175,19 +181,20 @@ def logged_in(client, runtime):
         assert found is not None
         return found
 
-    client.app.dependency_overrides[dependency] = as_test_citizen
+    app = cast(FastAPI, client.app)
+    app.dependency_overrides[dependency] = as_test_citizen
     client.headers["x-test-sub"] = citizen.subject
     client.cookies.set("gw_lang", "en")
     yield citizen
-    client.app.dependency_overrides.clear()
+    app.dependency_overrides.clear()
 
 
-def test_account_page_requires_login(client) -> None:
+def test_account_page_requires_login(client: TestClient) -> None:
     response = client.get("/account", follow_redirects=False)
     assert response.status_code in {302, 303, 401}
 
 
-def test_account_page_shows_the_level_of_assurance(client, logged_in) -> None:
+def test_account_page_shows_the_level_of_assurance(client: TestClient, logged_in: Citizen) -> None:
     page = client.get("/account")
     assert page.status_code == 200
     assert 'data-loa="2"' in page.text
@@ -197,16 +204,22 @@ def test_account_page_shows_the_level_of_assurance(client, logged_in) -> None:
     assert page.headers["cache-control"] == "no-store"
 
 
-def test_totp_enrolment_through_the_pages(client, logged_in, runtime) -> None:
+def test_totp_enrolment_through_the_pages(
+    client: TestClient, logged_in: Citizen, runtime: Runtime
+) -> None:
     page = client.get("/account/totp")
     assert "Set up two-step verification" in page.text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    token_match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token_match is not None
+    token = token_match.group(1)
     assert client.post("/account/totp/start", data={}).status_code == 403
     started = client.post("/account/totp/start", data={"csrf_token": token}, follow_redirects=False)
     assert started.status_code == 303
     enrolment = client.get("/account/totp")
     assert "<svg" in enrolment.text
-    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', enrolment.text).group(1)
+    secret_match = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', enrolment.text)
+    assert secret_match is not None
+    secret = secret_match.group(1)
     png = client.get("/account/totp/qr.png")
     assert png.headers["content-type"] == "image/png"
     assert png.content.startswith(b"\x89PNG")
@@ -239,6 +252,6 @@ def test_totp_enrolment_through_the_pages(client, logged_in, runtime) -> None:
     assert off.status_code == 303
     assert "Two-step verification is off." in client.get("/account").text
     with runtime.transaction() as session:
-        citizen = session.get(Citizen, logged_in.id)
+        citizen = session.get_one(Citizen, logged_in.id)
         assert citizen.totp_secret_encrypted is None
         assert citizen.recovery_codes == []

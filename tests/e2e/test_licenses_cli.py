@@ -7,8 +7,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,12 +27,12 @@ ID_CARD = "111000000000130013001"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with live_server(tmp_path_factory.mktemp("licenses-e2e"), demo=True) as running:
         yield running
 
 
-def cli_json(server: LiveServer, *args: str) -> object:
+def cli_json(server: LiveServer, *args: str) -> Any:
     return json.loads(server.cli(*args, "--json").stdout)
 
 
@@ -69,7 +71,9 @@ def license_count(server: LiveServer) -> int:
         engine.dispose()
 
 
-def test_demo_prints_two_agencies_in_different_regions_and_their_licenses(server) -> None:
+def test_demo_prints_two_agencies_in_different_regions_and_their_licenses(
+    server: LiveServer,
+) -> None:
     log = server.log()
     assert "demo-agency-beijing" in log
     assert "demo-agency-jilin" in log
@@ -87,7 +91,7 @@ def test_demo_prints_two_agencies_in_different_regions_and_their_licenses(server
     assert read.json()["status"]["value"] == "valid"
 
 
-def test_agency_add_type_catalogue_and_issue(server, tmp_path: Path) -> None:
+def test_agency_add_type_catalogue_and_issue(server: LiveServer, tmp_path: Path) -> None:
     types = cli_json(server, "license-type", "list")
     assert len(types) >= 8
     assert all(t["code"] and t["name_zh"] and t["name_en"] for t in types)
@@ -159,7 +163,9 @@ IMPORT_AGENCIES = {
 @pytest.mark.parametrize(
     "signers", ["0", "1", "2"], ids=["signed-here", "signing-process", "two-signing-processes"]
 )
-def test_import_killed_mid_file_then_resumed(server, tmp_path: Path, signers: str) -> None:
+def test_import_killed_mid_file_then_resumed(
+    server: LiveServer, tmp_path: Path, signers: str
+) -> None:
     """Also with signing in worker processes (``--signers 1`` and ``2``, the default on two
     cores): the importer killed, its workers left behind, the rerun issues every line
     exactly once, verifiably signed."""
@@ -281,7 +287,9 @@ def test_import_killed_mid_file_then_resumed(server, tmp_path: Path, signers: st
     assert server.cli("audit", "verify").returncode == 0
 
 
-def test_revoke_by_cli_shows_in_the_served_status_list_and_verify(server, tmp_path: Path) -> None:
+def test_revoke_by_cli_shows_in_the_served_status_list_and_verify(
+    server: LiveServer, tmp_path: Path
+) -> None:
     agency = cli_json(
         server,
         "agency",
@@ -346,7 +354,7 @@ def test_revoke_by_cli_shows_in_the_served_status_list_and_verify(server, tmp_pa
     assert malformed.returncode != 0
 
 
-def test_verify_qr_reads_an_offline_qr_image(server, tmp_path: Path) -> None:
+def test_verify_qr_reads_an_offline_qr_image(server: LiveServer, tmp_path: Path) -> None:
     from licenses import qr, qr_images
 
     agency = cli_json(

@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -16,6 +18,8 @@ import pytest
 from tests.support.live_server import REPO_ROOT, free_port, live_server
 
 pytestmark = pytest.mark.e2e
+
+T = TypeVar("T")
 
 
 def _children(pid: int) -> set[int]:
@@ -62,7 +66,7 @@ def _socket_inodes(pid: int) -> set[str]:
     return inodes
 
 
-def _wait_for(condition, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+def _wait_for(condition: Callable[[], T | None], timeout: float = 60.0) -> T:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()

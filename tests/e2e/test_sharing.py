@@ -12,6 +12,7 @@ import json
 import re
 import secrets
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -66,7 +67,9 @@ APPROVED = [f"{ID_CARD}|holder_name", f"{ID_CARD}|age_over_18"]
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
     tmp = tmp_path_factory.mktemp("sharing-e2e")
     with (
         database_url_for(request.param, tmp) as url,
@@ -150,7 +153,10 @@ def kb_claims(presentation: str) -> dict[str, Any]:
     kb = sdjwt.parse_presentation(presentation).key_binding_jwt
     assert kb is not None
     segment = kb.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    )
+    return claims
 
 
 def verify_offline(server: LiveServer, presentation: str, *, audience: str, nonce: str) -> Any:

@@ -101,8 +101,8 @@ def test_example_platform_logs_in_verifies_shared_licenses_and_reports_paper_avo
         assert "authorization_details" in parse_qs(urlsplit(authorize).query)
         response = agent.get(authorize)
         login = urljoin(server.base_url, response.headers["location"])
-        page = agent.get(login)
-        fields = hidden_fields(page.text)
+        login_page = agent.get(login)
+        fields = hidden_fields(login_page.text)
         response = agent.post(
             server.base_url + "/login",
             data={

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,12 +50,12 @@ def qr_png(tmp_path: Path, presentation: str, name: str = "qr.png") -> Path:
 
 
 @pytest.fixture
-def issued(runtime: Runtime) -> dict:
+def issued(runtime: Runtime) -> dict[str, Any]:
     make_agency(runtime, who=BEIJING)
     return issue_license(runtime, agency_ref=BEIJING[1], body=license_body(runtime))
 
 
-def present(issued: dict) -> str:
+def present(issued: dict[str, Any]) -> str:
     return sdjwt.present(
         credential=issued["credential"],
         disclose=DISCLOSE,
@@ -66,7 +67,7 @@ def present(issued: dict) -> str:
 
 
 def test_a_valid_license_read_from_a_png_prints_what_verify_prints(
-    runtime: Runtime, issued: dict, tmp_path: Path
+    runtime: Runtime, issued: dict[str, Any], tmp_path: Path
 ) -> None:
     presentation = present(issued)
     image = qr_png(tmp_path, presentation)
@@ -97,7 +98,9 @@ def test_a_valid_license_read_from_a_png_prints_what_verify_prints(
     assert json.loads(from_svg.stdout)["license_id"] == issued["id"]
 
 
-def test_a_revoked_license_is_not_valid(runtime: Runtime, issued: dict, tmp_path: Path) -> None:
+def test_a_revoked_license_is_not_valid(
+    runtime: Runtime, issued: dict[str, Any], tmp_path: Path
+) -> None:
     image = qr_png(tmp_path, present(issued))
     revoked = govwallet(runtime, "license", "revoke", issued["id"], "--reason", "issued in error")
     assert revoked.returncode == 0, revoked.stderr
@@ -114,7 +117,7 @@ def test_a_revoked_license_is_not_valid(runtime: Runtime, issued: dict, tmp_path
 
 
 def test_a_tampered_presentation_fails_its_signature(
-    runtime: Runtime, issued: dict, tmp_path: Path
+    runtime: Runtime, issued: dict[str, Any], tmp_path: Path
 ) -> None:
     jwt, *rest = present(issued).split("~")
     header, payload, signature = jwt.split(".")

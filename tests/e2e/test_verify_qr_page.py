@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -82,7 +83,7 @@ def clerk(server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def issue_id_card(server: LiveServer, tmp_path: Path) -> dict:
+def issue_id_card(server: LiveServer, tmp_path: Path) -> dict[str, Any]:
     example = json.loads(server.cli("license-type", "example", ID_CARD).stdout)["fields"]
     body = tmp_path / "body.json"
     body.write_text(
@@ -96,10 +97,13 @@ def issue_id_card(server: LiveServer, tmp_path: Path) -> dict:
         ),
         encoding="utf-8",
     )
-    return json.loads(server.cli("license", "issue", "--agency", JILIN, str(body), "--json").stdout)
+    issued: dict[str, Any] = json.loads(
+        server.cli("license", "issue", "--agency", JILIN, str(body), "--json").stdout
+    )
+    return issued
 
 
-def qr_png(issued: dict) -> bytes:
+def qr_png(issued: dict[str, Any]) -> bytes:
     presentation = sdjwt.present(
         credential=issued["credential"],
         disclose=DISCLOSE,

@@ -10,6 +10,7 @@ import base64
 import json
 import re
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,9 @@ KB_LIFETIME_SECONDS = 300
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     env = {
         "GOVWALLET_WALLET_ONLINE_QR_SECONDS": str(ONLINE_QR_SECONDS),
         "GOVWALLET_WALLET_PRESENTATION_LIFETIME_SECONDS": str(KB_LIFETIME_SECONDS),
@@ -95,7 +98,9 @@ DEMO_CITIZEN = Citizen(
 )
 
 
-def wallet_headers(server: LiveServer, citizen: Citizen, scope: str = "openid wallet") -> dict:
+def wallet_headers(
+    server: LiveServer, citizen: Citizen, scope: str = "openid wallet"
+) -> dict[str, Any]:
     """A code-flow access token of the demo relying platform (registered for ``wallet``)."""
     secret = _printed(server.log(), r"client secret:\s+(\S+)\s+redirect uri:")
     client = RegisteredClient(demo.DEMO_CLIENT_ID, secret, demo.DEMO_CLIENT_REDIRECT_URI)
@@ -118,7 +123,7 @@ def licenses_of(server: LiveServer, headers: dict[str, str]) -> list[dict[str, A
     return list(response.json()["licenses"])
 
 
-def license_of_type(server: LiveServer, headers: dict[str, str], type_code: str) -> dict:
+def license_of_type(server: LiveServer, headers: dict[str, str], type_code: str) -> dict[str, Any]:
     found = [
         item
         for item in licenses_of(server, headers)
@@ -153,7 +158,7 @@ def b64_json(segment: str) -> Any:
     return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
 
 
-def issue(server: LiveServer, headers: dict[str, str], body: dict[str, Any]) -> dict:
+def issue(server: LiveServer, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
     response = httpx.post(f"{server.base_url}/api/v1/licenses", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return dict(response.json())
@@ -580,7 +585,7 @@ def test_expired_key_binding_fails_offline_with_cached_lists(
             token=httpx.get(uri).text, jwks=platform_jwks, expected_sub=uri, now=now
         )
     )
-    options = {
+    options: dict[str, Any] = {
         "presentation": presentation,
         "trust_list": trust,
         "status_lists": lists,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sd_jwt.holder
@@ -24,7 +25,7 @@ from licenses.jose import b64url_decode, b64url_encode
 from licenses.sdjwt import issue_credential
 from licenses.statuslist import status_claim
 from licenses.trustlist import AgencyEntry, agency_issuer
-from licenses.verification import verify_presentation
+from licenses.verification import VerificationResult, verify_presentation
 from tests.support.credentials import (
     AUDIENCE,
     BUSINESS_LICENSE,
@@ -33,6 +34,7 @@ from tests.support.credentials import (
     NOW,
     PLATFORM,
     STATUS_URI,
+    CredentialWorld,
     subject_claims,
     world_fixture,
 )
@@ -45,7 +47,7 @@ world = world_fixture("interop")
 
 
 @pytest.fixture
-def frozen_holder_clock(monkeypatch):
+def frozen_holder_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """The independent holder dates its KB-JWT with time.time(); pin it to the test's NOW."""
     monkeypatch.setattr(sd_jwt.holder, "time", NOW.timestamp)
 
@@ -77,7 +79,9 @@ def _agency_c(key: JWK) -> AgencyEntry:
     )
 
 
-def _govwallet_verify(world, presentation: str, *, foreign_key: JWK | None = None):
+def _govwallet_verify(
+    world: CredentialWorld, presentation: str, *, foreign_key: JWK | None = None
+) -> VerificationResult:
     agencies = [world.agency("a")]
     if foreign_key is not None:
         agencies.append(_agency_c(foreign_key))
@@ -93,7 +97,7 @@ def _govwallet_verify(world, presentation: str, *, foreign_key: JWK | None = Non
     )
 
 
-def _outcomes(result) -> dict[str, str]:
+def _outcomes(result: VerificationResult) -> dict[str, str]:
     return {name: check.as_dict()["outcome"] for name, check in result.checks.items()}
 
 
@@ -118,26 +122,32 @@ def _foreign_credential(issuer_key: JWK, holder_public: JWK) -> str:
         add_decoy_claims=True,
         extra_header_parameters={"typ": "dc+sd-jwt", "kid": issuer_key.thumbprint()},
     )
-    return issuer.sd_jwt_issuance
+    issued: str = issuer.sd_jwt_issuance
+    return issued
 
 
 # -- the independent verifier accepts what govwallet issues and presents --------------------------
 
 
-def _openwallet_verify(world, presentation: str, *, aud=None, nonce=None) -> dict:
+def _openwallet_verify(
+    world: CredentialWorld, presentation: str, *, aud: str | None = None, nonce: str | None = None
+) -> dict[str, Any]:
     public = world.public_jwk("agency:a")
     issuer_jwk = JWK(**public)
 
-    def issuer_key(iss: str, header: dict) -> JWK:
+    def issuer_key(iss: str, header: dict[str, Any]) -> JWK:
         assert iss == world.agency("a").iss
         assert header["kid"] == public["kid"]
         return issuer_jwk
 
     verifier = SDJWTVerifier(presentation, issuer_key, expected_aud=aud, expected_nonce=nonce)
-    return verifier.get_verified_payload()
+    payload: dict[str, Any] = verifier.get_verified_payload()
+    return payload
 
 
-def test_openwallet_verifies_a_govwallet_presentation_with_key_binding(world):
+def test_openwallet_verifies_a_govwallet_presentation_with_key_binding(
+    world: CredentialWorld,
+) -> None:
     presentation = world.present(
         world.issue().credential, disclose=["holder_name", "fields.enterprise_name"]
     )
@@ -149,13 +159,13 @@ def test_openwallet_verifies_a_govwallet_presentation_with_key_binding(world):
     assert payload["license_id"] == LICENSE_ID
 
 
-def test_openwallet_verifies_the_whole_govwallet_credential(world):
+def test_openwallet_verifies_the_whole_govwallet_credential(world: CredentialWorld) -> None:
     payload = _openwallet_verify(world, world.issue(decoys=2).credential)
     expected = subject_claims()
     assert {k: payload[k] for k in expected} == expected
 
 
-def test_openwallet_rejects_a_tampered_govwallet_presentation(world):
+def test_openwallet_rejects_a_tampered_govwallet_presentation(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential)
     with pytest.raises(ValueError, match="nonce"):
         _openwallet_verify(world, presentation, aud=AUDIENCE, nonce="other")
@@ -174,7 +184,9 @@ def test_openwallet_rejects_a_tampered_govwallet_presentation(world):
         _openwallet_verify(world, forged)
 
 
-def test_openwallet_holder_presents_a_govwallet_credential(world, frozen_holder_clock):
+def test_openwallet_holder_presents_a_govwallet_credential(
+    world: CredentialWorld, frozen_holder_clock: None
+) -> None:
     holder_key = JWK.generate(kty="EC", crv="P-256")
     bound = issue_credential(
         signer=world.signer("agency:a"),
@@ -215,8 +227,11 @@ def test_openwallet_holder_presents_a_govwallet_credential(world, frozen_holder_
 
 
 def test_govwallet_verifies_an_openwallet_issued_and_presented_credential(
-    world, foreign_issuer_key, foreign_holder_key, frozen_holder_clock
-):
+    world: CredentialWorld,
+    foreign_issuer_key: JWK,
+    foreign_holder_key: JWK,
+    frozen_holder_clock: None,
+) -> None:
     credential = _foreign_credential(foreign_issuer_key, _jwk(foreign_holder_key))
     holder = SDJWTHolder(credential)
     holder.create_presentation(
@@ -235,7 +250,9 @@ def test_govwallet_verifies_an_openwallet_issued_and_presented_credential(
     assert "license_number" not in result.claims
 
 
-def test_govwallet_holder_presents_an_openwallet_issued_credential(world, foreign_issuer_key):
+def test_govwallet_holder_presents_an_openwallet_issued_credential(
+    world: CredentialWorld, foreign_issuer_key: JWK
+) -> None:
     holder_public = JWK(**world.public_jwk("holder:1"))
     credential = _foreign_credential(foreign_issuer_key, holder_public)
     presentation = world.present(credential, disclose=["license_number", "fields.city"])
@@ -254,8 +271,11 @@ def test_govwallet_holder_presents_an_openwallet_issued_credential(world, foreig
 
 
 def test_govwallet_rejects_a_tampered_openwallet_disclosure(
-    world, foreign_issuer_key, foreign_holder_key, frozen_holder_clock
-):
+    world: CredentialWorld,
+    foreign_issuer_key: JWK,
+    foreign_holder_key: JWK,
+    frozen_holder_clock: None,
+) -> None:
     credential = _foreign_credential(foreign_issuer_key, _jwk(foreign_holder_key))
     holder = SDJWTHolder(credential)
     holder.create_presentation(

@@ -21,6 +21,7 @@ import httpx
 from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from joserfc.jwt import ClaimsOption
 
 from tests.support.live_server import LiveServer, free_port
 
@@ -43,6 +44,12 @@ class RegisteredClient:
     client_secret: str | None
     redirect_uri: str | None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def basic_auth(self) -> tuple[str, str]:
+        """``(client_id, client_secret)`` for HTTP Basic; only a confidential client has it."""
+        assert self.client_secret is not None, "a public client has no secret"
+        return (self.client_id, self.client_secret)
 
 
 def add_citizen(server: LiveServer, id_number: str, name: str = "王小明") -> Citizen:
@@ -67,7 +74,8 @@ def add_client(server: LiveServer, *args: str, redirect_uri: str | None = None) 
 
 
 def discovery(server: LiveServer) -> dict[str, Any]:
-    return httpx.get(f"{server.base_url}/.well-known/openid-configuration").json()
+    meta: dict[str, Any] = httpx.get(f"{server.base_url}/.well-known/openid-configuration").json()
+    return meta
 
 
 def rp_client(
@@ -175,7 +183,7 @@ def verify_id_token(
 ) -> dict[str, Any]:
     jwks = httpx.get(f"{server.base_url}/jwks.json").json()
     token = jwt.decode(id_token, KeySet.import_key_set(jwks), algorithms=["RS256", "ES256"])
-    claims = {
+    claims: dict[str, ClaimsOption] = {
         "iss": {"essential": True, "value": server.base_url},
         "aud": {"essential": True, "value": client_id},
         "exp": {"essential": True},
@@ -184,7 +192,7 @@ def verify_id_token(
     }
     if nonce is not None:
         claims["nonce"] = {"essential": True, "value": nonce}
-    jwt.JWTClaimsRegistry(leeway=5, **claims).validate(token.claims)
+    jwt.JWTClaimsRegistry(now=None, leeway=5, **claims).validate(token.claims)
     return {"header": token.header, **token.claims}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -16,18 +17,21 @@ from joserfc.jwk import KeySet
 
 from tests.protocol.oidc_helpers import (
     Browser,
+    Citizen,
+    RegisteredClient,
     RelyingPlatform,
     add_client,
     code_flow,
     verify_id_token,
 )
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
-def _verify_logout_token(server, token: str, *, client_id: str) -> dict:
+def _verify_logout_token(server: LiveServer, token: str, *, client_id: str) -> dict[str, Any]:
     jwks = KeySet.import_key_set(httpx.get(f"{server.base_url}/jwks.json").json())
     decoded = jwt.decode(token, jwks, algorithms=["RS256", "ES256"])
     #: §2.4: explicitly typed "logout+jwt".
@@ -48,19 +52,23 @@ def _verify_logout_token(server, token: str, *, client_id: str) -> dict:
     return claims
 
 
-def _logged_in_client(server, browser, citizen, platform):
+def _logged_in_client(
+    server: LiveServer, browser: Browser, citizen: Citizen, platform: RelyingPlatform
+) -> tuple[RegisteredClient, dict[str, Any]]:
     client = add_client(server, "--backchannel-logout-uri", platform.logout_uri)
     _, token, _ = code_flow(server, browser, client, citizen, scope="openid")
     return client, verify_id_token(server, token["id_token"], client_id=client.client_id)
 
 
-def _logout(browser) -> None:
+def _logout(browser: Browser) -> None:
     page = browser.get("/end-session")
     fields = Browser.form_fields(page)
     assert browser.post("/end-session", data={**fields, "confirm": "yes"}).status_code == 200
 
 
-def test_every_client_of_the_session_receives_a_logout_token(server, browser, citizen) -> None:
+def test_every_client_of_the_session_receives_a_logout_token(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     first_platform, second_platform = RelyingPlatform(), RelyingPlatform()
     first_platform.start()
     second_platform.start()
@@ -83,7 +91,9 @@ def test_every_client_of_the_session_receives_a_logout_token(server, browser, ci
         second_platform.stop()
 
 
-def test_delivery_after_the_platform_was_down(server, browser, citizen) -> None:
+def test_delivery_after_the_platform_was_down(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     platform = RelyingPlatform()  # port reserved, nothing listening yet
     client, id_claims = _logged_in_client(server, browser, citizen, platform)
     _logout(browser)
@@ -102,7 +112,7 @@ def test_delivery_after_the_platform_was_down(server, browser, citizen) -> None:
         platform.stop()
 
 
-def test_cli_flushes_the_outbox(server, browser, citizen) -> None:
+def test_cli_flushes_the_outbox(server: LiveServer, browser: Browser, citizen: Citizen) -> None:
     platform = RelyingPlatform()
     _logged_in_client(server, browser, citizen, platform)
     _logout(browser)
@@ -118,7 +128,7 @@ def test_cli_flushes_the_outbox(server, browser, citizen) -> None:
 
 
 def test_ending_a_session_from_the_account_page_logs_out_its_platforms(
-    server, browser, citizen
+    server: LiveServer, browser: Browser, citizen: Citizen
 ) -> None:
     platform = RelyingPlatform()
     platform.start()

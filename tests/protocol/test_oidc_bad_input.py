@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
-from tests.protocol.oidc_helpers import add_client
+from tests.protocol.oidc_helpers import RegisteredClient, add_client
 from tests.support.client_assertions import JWT_BEARER
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
@@ -14,8 +17,8 @@ LONG = "x" * 20_000
 ODD = '"\\\x00<>\u202e漢'
 
 
-def _cases(client):
-    basic = (client.client_id, client.client_secret)
+def _cases(client: RegisteredClient) -> list[tuple[str, str, dict[str, Any]]]:
+    basic = client.basic_auth
     return [
         ("GET", "/authorize", {"params": {}}),
         ("GET", "/authorize", {"params": {"client_id": "nope", "response_type": "code"}}),
@@ -131,7 +134,7 @@ def _cases(client):
     ]
 
 
-def test_no_endpoint_answers_500(server) -> None:
+def test_no_endpoint_answers_500(server: LiveServer) -> None:
     client = add_client(server)
     with httpx.Client(base_url=server.base_url, follow_redirects=False) as http:
         for method, path, kwargs in _cases(client):
@@ -148,12 +151,12 @@ def test_no_endpoint_answers_500(server) -> None:
     assert "unhandled error" not in server.log()
 
 
-def test_token_endpoint_errors_are_rfc6749_objects(server) -> None:
+def test_token_endpoint_errors_are_rfc6749_objects(server: LiveServer) -> None:
     client = add_client(server)
     response = httpx.post(
         f"{server.base_url}/token",
         data={"grant_type": "password"},
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
@@ -162,7 +165,9 @@ def test_token_endpoint_errors_are_rfc6749_objects(server) -> None:
 
 @pytest.mark.parametrize("path", ["/token", "/introspect", "/revoke"])
 @pytest.mark.parametrize("chunked", [False, True])
-def test_oversized_bodies_are_refused_with_413(server, path: str, chunked: bool) -> None:
+def test_oversized_bodies_are_refused_with_413(
+    server: LiveServer, path: str, chunked: bool
+) -> None:
     client = add_client(server)
     body = b"grant_type=client_credentials&pad=" + b"a" * (70 * 1024)
     # With Content-Length the server refuses before reading; chunked, it stops reading
@@ -172,7 +177,7 @@ def test_oversized_bodies_are_refused_with_413(server, path: str, chunked: bool)
         f"{server.base_url}{path}",
         content=content,
         headers={"content-type": "application/x-www-form-urlencoded"},
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
     assert response.status_code == 413, response.text[:300]
     problem = response.json()
@@ -181,6 +186,6 @@ def test_oversized_bodies_are_refused_with_413(server, path: str, chunked: bool)
     small = httpx.post(
         f"{server.base_url}/token",
         data={"grant_type": "client_credentials"},
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
     assert small.status_code in {200, 400}  # the worker still answers

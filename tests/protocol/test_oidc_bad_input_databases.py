@@ -3,6 +3,9 @@ on SQLite and on PostgreSQL alike — never a 500, never a half-written record."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -11,12 +14,13 @@ from identity.oidc.errors import InvalidClientMetadata
 from identity.oidc.models import OAuthClient
 from identity.oidc.services import register_client, rfc7591_arguments
 from wallet_api.app import create_app
+from wallet_api.runtime import Runtime
 
 NUL = "a\x00b"
 
 
 @pytest.fixture
-def http(runtime):
+def http(runtime: Runtime) -> Iterator[tuple[TestClient, str, str]]:
     with runtime.transaction() as session:
         client, secret = register_client(
             session,
@@ -26,12 +30,15 @@ def http(runtime):
             master=runtime.settings.master_secret,
         )
         client_id = client.client_id
+    assert secret is not None  # a confidential client
     app = create_app(runtime=runtime)
     with TestClient(app, base_url=runtime.settings.issuer_url, follow_redirects=False) as test:
         yield test, client_id, secret
 
 
-def test_nul_and_long_values_are_refused(http, runtime) -> None:
+def test_nul_and_long_values_are_refused(
+    http: tuple[TestClient, str, str], runtime: Runtime
+) -> None:
     test, client_id, secret = http
     authorize = {
         "response_type": "code",
@@ -41,7 +48,7 @@ def test_nul_and_long_values_are_refused(http, runtime) -> None:
         "code_challenge": "a" * 43,
         "code_challenge_method": "S256",
     }
-    cases = [
+    cases: list[tuple[str, str, dict[str, Any]]] = [
         ("GET", "/authorize", {"params": {**authorize, "client_id": NUL}}),
         ("GET", "/authorize", {"params": {**authorize, "nonce": NUL}}),
         ("GET", "/authorize", {"params": {**authorize, "nonce": "n" * 300}}),
@@ -59,7 +66,9 @@ def test_nul_and_long_values_are_refused(http, runtime) -> None:
         assert response.status_code < 500, (method, path, response.text[:200])
 
 
-def test_registration_with_nul_metadata_writes_nothing(http, runtime) -> None:
+def test_registration_with_nul_metadata_writes_nothing(
+    http: tuple[TestClient, str, str], runtime: Runtime
+) -> None:
     with runtime.sessions() as session:
         before = session.scalar(select(func.count()).select_from(OAuthClient))
     for body in (

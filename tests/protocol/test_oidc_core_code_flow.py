@@ -15,6 +15,7 @@ import pytest
 from tests.protocol.oidc_helpers import (
     ID_NUMBERS,
     Browser,
+    Citizen,
     add_citizen,
     add_client,
     callback_params,
@@ -23,11 +24,12 @@ from tests.protocol.oidc_helpers import (
     rp_client,
     verify_id_token,
 )
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 
-def test_discovery_is_complete_and_truthful(server) -> None:
+def test_discovery_is_complete_and_truthful(server: LiveServer) -> None:
     meta = discovery(server)
     assert meta["issuer"] == server.base_url
     for name in (
@@ -64,7 +66,9 @@ def test_discovery_is_complete_and_truthful(server) -> None:
     assert {"RS256", "ES256"} <= algs
 
 
-def test_code_flow_with_pkce_id_token_and_userinfo(server, browser, citizen) -> None:
+def test_code_flow_with_pkce_id_token_and_userinfo(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server, "--scope", "openid", "--scope", "profile", "--scope", "phone")
     rp, token, nonce = code_flow(server, browser, client, citizen, scope="openid profile")
     assert token["token_type"] == "Bearer"
@@ -88,6 +92,7 @@ def test_code_flow_with_pkce_id_token_and_userinfo(server, browser, citizen) -> 
     # Never logged: tokens, codes or the client secret (the log is scrubbed and the
     # access log has no query strings).
     log = server.log()
+    assert client.client_secret is not None
     for secret in (token["access_token"], token["id_token"], client.client_secret):
         assert secret not in log
     # UserInfo by POST (RFC 6750 §2.2 form parameter) answers the same.
@@ -96,7 +101,9 @@ def test_code_flow_with_pkce_id_token_and_userinfo(server, browser, citizen) -> 
     assert posted.json() == info
 
 
-def test_authorization_response_carries_iss(server, browser, citizen) -> None:
+def test_authorization_response_carries_iss(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     """RFC 9207 §2: ``iss`` in every authorization response."""
     client = add_client(server)
     rp = rp_client(server, client, "openid")
@@ -108,14 +115,18 @@ def test_authorization_response_carries_iss(server, browser, citizen) -> None:
     assert "code" in params
 
 
-def test_es256_id_token_when_registered(server, browser, citizen) -> None:
+def test_es256_id_token_when_registered(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server, "--id-token-alg", "ES256")
     _, token, nonce = code_flow(server, browser, client, citizen, scope="openid")
     claims = verify_id_token(server, token["id_token"], client_id=client.client_id, nonce=nonce)
     assert claims["header"]["alg"] == "ES256"
 
 
-def test_pairwise_subjects_differ_per_sector_public_is_stable(server, citizen) -> None:
+def test_pairwise_subjects_differ_per_sector_public_is_stable(
+    server: LiveServer, citizen: Citizen
+) -> None:
     subjects = []
     for args in ((), (), ("--subject-type", "public"), ("--subject-type", "public")):
         client = add_client(server, *args)
@@ -134,7 +145,9 @@ def test_pairwise_subjects_differ_per_sector_public_is_stable(server, citizen) -
     assert pairwise_a != public_a
 
 
-def test_silent_sso_for_a_second_client_with_prompt_none(server, browser, citizen) -> None:
+def test_silent_sso_for_a_second_client_with_prompt_none(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     first = add_client(server)
     code_flow(server, browser, first, citizen, scope="openid")
     second = add_client(server)
@@ -154,7 +167,7 @@ def test_silent_sso_for_a_second_client_with_prompt_none(server, browser, citize
     assert verify_id_token(server, token["id_token"], client_id=second.client_id, nonce="n2")
 
 
-def test_prompt_none_without_session_is_login_required(server) -> None:
+def test_prompt_none_without_session_is_login_required(server: LiveServer) -> None:
     client = add_client(server)
     rp = rp_client(server, client, "openid")
     url, state = rp.create_authorization_url(
@@ -168,7 +181,9 @@ def test_prompt_none_without_session_is_login_required(server) -> None:
     assert params["iss"] == server.base_url
 
 
-def test_prompt_none_without_consent_is_consent_required(server, browser, citizen) -> None:
+def test_prompt_none_without_consent_is_consent_required(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     browser.login(citizen)
     client = add_client(server, "--scope", "openid", "--scope", "profile")
     rp = rp_client(server, client, "openid profile")
@@ -178,7 +193,9 @@ def test_prompt_none_without_consent_is_consent_required(server, browser, citize
     assert callback_params(browser.get(url))["error"] == "consent_required"
 
 
-def test_prompt_login_and_max_age_force_reauthentication(server, browser, citizen) -> None:
+def test_prompt_login_and_max_age_force_reauthentication(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server)
     _, first, _ = code_flow(server, browser, client, citizen, scope="openid")
     first_auth = verify_id_token(server, first["id_token"], client_id=client.client_id)
@@ -201,7 +218,9 @@ def test_prompt_login_and_max_age_force_reauthentication(server, browser, citize
         assert claims["auth_time"] > first_auth["auth_time"]
 
 
-def test_consent_is_remembered_and_deny_is_access_denied(server, browser, citizen) -> None:
+def test_consent_is_remembered_and_deny_is_access_denied(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server, "--scope", "openid", "--scope", "phone")
     rp = rp_client(server, client, "openid phone")
     url, _ = rp.create_authorization_url(f"{server.base_url}/authorize", code_verifier="z" * 50)
@@ -215,7 +234,9 @@ def test_consent_is_remembered_and_deny_is_access_denied(server, browser, citize
     assert "code" in callback_params(again)
 
 
-def test_idcard_scope_only_for_registered_clients(server, browser, citizen) -> None:
+def test_idcard_scope_only_for_registered_clients(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     plain = add_client(server, "--scope", "openid", "--scope", "profile")
     rp = rp_client(server, plain, "openid idcard")
     url, state = rp.create_authorization_url(f"{server.base_url}/authorize", code_verifier="q" * 50)
@@ -229,7 +250,7 @@ def test_idcard_scope_only_for_registered_clients(server, browser, citizen) -> N
     assert info["id_number"] == citizen.id_number
 
 
-def test_login_hint_prefills_and_ui_locales_picks_english(server) -> None:
+def test_login_hint_prefills_and_ui_locales_picks_english(server: LiveServer) -> None:
     client = add_client(server)
     rp = rp_client(server, client, "openid")
     url, _ = rp.create_authorization_url(
@@ -246,7 +267,7 @@ def test_login_hint_prefills_and_ui_locales_picks_english(server) -> None:
     assert "Log in" in login.text
 
 
-def test_acr_values_step_up_unreachable_is_refused(server, browser) -> None:
+def test_acr_values_step_up_unreachable_is_refused(server: LiveServer, browser: Browser) -> None:
     """``acr_values`` demands loa 3; a citizen without a second factor cannot reach it."""
     citizen = add_citizen(server, ID_NUMBERS[2], name="李四")
     client = add_client(server)
@@ -258,7 +279,7 @@ def test_acr_values_step_up_unreachable_is_refused(server, browser) -> None:
     assert params["error"] == "unmet_authentication_requirements"
 
 
-def test_prompt_consent_asks_again(server, browser, citizen) -> None:
+def test_prompt_consent_asks_again(server: LiveServer, browser: Browser, citizen: Citizen) -> None:
     client = add_client(server, "--scope", "openid", "--scope", "profile")
     code_flow(server, browser, client, citizen, scope="openid profile")
     rp = rp_client(server, client, "openid profile")
@@ -270,7 +291,9 @@ def test_prompt_consent_asks_again(server, browser, citizen) -> None:
     assert 'name="decision"' in page.text
 
 
-def test_withdrawn_consent_revokes_tokens_and_is_asked_again(server, browser, citizen) -> None:
+def test_withdrawn_consent_revokes_tokens_and_is_asked_again(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server, "--scope", "openid", "--scope", "profile")
     _, token, _ = code_flow(server, browser, client, citizen, scope="openid profile")
     page = browser.get("/account/sessions", headers={"accept": "text/html"})
@@ -290,7 +313,7 @@ def test_withdrawn_consent_revokes_tokens_and_is_asked_again(server, browser, ci
     assert 'name="decision"' in again.text
 
 
-def test_pages_speak_chinese_by_default_and_english_on_request(server) -> None:
+def test_pages_speak_chinese_by_default_and_english_on_request(server: LiveServer) -> None:
     chinese = httpx.get(f"{server.base_url}/login")
     assert 'lang="zh-CN"' in chinese.text
     assert "身份证号或手机号" in chinese.text

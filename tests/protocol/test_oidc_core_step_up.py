@@ -9,8 +9,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
@@ -21,6 +24,7 @@ from identity import services as accounts
 from identity.oidc.services import register_client
 from tests.protocol.oidc_helpers import Browser, Citizen
 from wallet_api.app import create_app
+from wallet_api.runtime import Runtime
 
 REDIRECT = "http://127.0.0.1:8999/cb"
 ID_NUMBER = "11010219840406970X"
@@ -32,7 +36,7 @@ class InProcessBrowser(Browser):
 
 
 @pytest.fixture
-def setup(runtime):
+def setup(runtime: Runtime) -> Iterator[tuple[Runtime, InProcessBrowser, str, str]]:
     identity = runtime.identity
     with runtime.transaction() as session:
         accounts.add_register_entry(session, identity=identity, id_number=ID_NUMBER, name="赵六")
@@ -47,6 +51,7 @@ def setup(runtime):
             master=runtime.settings.master_secret,
         )
         client_id = client.client_id
+    assert secret is not None  # a confidential client
     with TestClient(
         create_app(runtime=runtime), base_url=runtime.settings.issuer_url, follow_redirects=False
     ) as http:
@@ -69,7 +74,14 @@ def _authorize_url(client_id: str, verifier: str, **extra: str) -> str:
     return "/authorize?" + urlencode(params)
 
 
-def _id_token(runtime, browser, client_id, secret, final, verifier) -> dict:
+def _id_token(
+    runtime: Runtime,
+    browser: Browser,
+    client_id: str,
+    secret: str,
+    final: httpx.Response,
+    verifier: str,
+) -> dict[str, Any]:
     code = parse_qs(urlsplit(final.headers["location"]).query)["code"][0]
     token = browser.post(
         "/token",
@@ -85,17 +97,20 @@ def _id_token(runtime, browser, client_id, secret, final, verifier) -> dict:
     return dict(jwt.decode(token["id_token"], jwks, algorithms=["RS256"]).claims)
 
 
-def _enrol_totp(runtime) -> list[str]:
+def _enrol_totp(runtime: Runtime) -> list[str]:
     identity = runtime.identity
     with runtime.transaction() as session:
         citizen = accounts.find_citizen_by_username(session, identity=identity, username=ID_NUMBER)
+        assert citizen is not None
         enrolment = accounts.begin_totp_enrolment(session, identity=identity, citizen=citizen)
         return accounts.confirm_totp_enrolment(
             session, identity=identity, citizen=citizen, otp=pyotp.TOTP(enrolment.secret).now()
         )
 
 
-def test_acr_values_step_up_through_the_second_factor(setup) -> None:
+def test_acr_values_step_up_through_the_second_factor(
+    setup: tuple[Runtime, InProcessBrowser, str, str],
+) -> None:
     runtime, browser, client_id, secret = setup
     citizen = Citizen(ID_NUMBER, "赵六", "Step-up-pass-1")
     verifier = secrets.token_urlsafe(48)
@@ -128,7 +143,9 @@ def test_acr_values_step_up_through_the_second_factor(setup) -> None:
     assert stepped["auth_time"] >= claims["auth_time"]
 
 
-def test_otp_form_without_password_step_goes_back_to_login(setup) -> None:
+def test_otp_form_without_password_step_goes_back_to_login(
+    setup: tuple[Runtime, InProcessBrowser, str, str],
+) -> None:
     _, browser, _, _ = setup
     page = browser.get("/login/otp")
     fields = Browser.form_fields(page)

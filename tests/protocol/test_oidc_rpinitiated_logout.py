@@ -7,16 +7,25 @@ from __future__ import annotations
 
 import pytest
 
-from tests.protocol.oidc_helpers import Browser, add_client, callback_params, code_flow, rp_client
+from tests.protocol.oidc_helpers import (
+    Browser,
+    Citizen,
+    RegisteredClient,
+    add_client,
+    callback_params,
+    code_flow,
+    rp_client,
+)
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 
-def _logout_client(server):
+def _logout_client(server: LiveServer) -> RegisteredClient:
     return add_client(server, "--post-logout-redirect-uri", "http://127.0.0.1:8911/bye")
 
 
-def _session_alive(server, browser, client) -> bool:
+def _session_alive(server: LiveServer, browser: Browser, client: RegisteredClient) -> bool:
     rp = rp_client(server, client, "openid")
     url, _ = rp.create_authorization_url(
         f"{server.base_url}/authorize", code_verifier="k" * 50, prompt="none"
@@ -24,7 +33,9 @@ def _session_alive(server, browser, client) -> bool:
     return "code" in callback_params(browser.get(url))
 
 
-def test_logout_with_id_token_hint_redirects_exactly_with_state(server, browser, citizen) -> None:
+def test_logout_with_id_token_hint_redirects_exactly_with_state(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = _logout_client(server)
     _, token, _ = code_flow(server, browser, client, citizen, scope="openid")
     assert _session_alive(server, browser, client)
@@ -41,7 +52,9 @@ def test_logout_with_id_token_hint_redirects_exactly_with_state(server, browser,
     assert not _session_alive(server, browser, client)
 
 
-def test_unregistered_post_logout_uri_is_not_followed(server, browser, citizen) -> None:
+def test_unregistered_post_logout_uri_is_not_followed(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = _logout_client(server)
     _, token, _ = code_flow(server, browser, client, citizen, scope="openid")
     for uri in (
@@ -59,7 +72,7 @@ def test_unregistered_post_logout_uri_is_not_followed(server, browser, citizen) 
 
 
 def test_without_hint_the_citizen_confirms_with_a_csrf_protected_form(
-    server, browser, citizen
+    server: LiveServer, browser: Browser, citizen: Citizen
 ) -> None:
     client = _logout_client(server)
     code_flow(server, browser, client, citizen, scope="openid")
@@ -84,7 +97,9 @@ def test_without_hint_the_citizen_confirms_with_a_csrf_protected_form(
     assert not _session_alive(server, browser, client)
 
 
-def test_forged_id_token_hint_is_invalid_request(server, browser, citizen) -> None:
+def test_forged_id_token_hint_is_invalid_request(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = _logout_client(server)
     _, token, _ = code_flow(server, browser, client, citizen, scope="openid")
     header, payload, signature = token["id_token"].split(".")

@@ -12,15 +12,23 @@ import json
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
 from tests.protocol.conftest import FAST_SERVER_ENV
-from tests.protocol.oidc_helpers import ID_NUMBERS, Browser, add_citizen, add_client, code_flow
+from tests.protocol.oidc_helpers import (
+    ID_NUMBERS,
+    Browser,
+    RegisteredClient,
+    add_citizen,
+    add_client,
+    code_flow,
+)
 from tests.support.databases import postgres_schema_url
 from tests.support.live_server import LiveServer, live_server
 
@@ -38,7 +46,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
 
 
-def _token(server: LiveServer, id_number: str, scope: str = "openid profile") -> dict:
+def _token(server: LiveServer, id_number: str, scope: str = "openid profile") -> dict[str, Any]:
     citizen = add_citizen(server, id_number, name="张三")
     client = add_client(server, "--scope", "openid", "--scope", "profile")
     browser = Browser(server)
@@ -58,10 +66,11 @@ def _userinfo(server: LiveServer, access_token: str) -> httpx.Response:
 
 def _jti(access_token: str) -> str:
     payload = access_token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"]
+    jti: str = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["jti"]
+    return jti
 
 
-def _eventually(check, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+def _eventually(check: Callable[[], object], timeout: float = 5.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -79,13 +88,13 @@ def _sql(server: LiveServer, statement: str, **params: object) -> None:
         engine.dispose()
 
 
-def _revoke(server: LiveServer, token: dict) -> None:
+def _revoke(server: LiveServer, token: dict[str, Any]) -> None:
     """RFC 7009 revocation by the token's own client, on this node."""
     client = token["client"]
     revoked = httpx.post(
         f"{server.base_url}/revoke",
         data={"token": token["access_token"]},
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
     assert revoked.status_code == 200
 
@@ -168,14 +177,15 @@ def test_idcard_answers_are_not_kept(pg_server: LiveServer, tmp_path: Path) -> N
         )
 
 
-def _introspect(server: LiveServer, client, token: str) -> dict:  # type: ignore[no-untyped-def]
+def _introspect(server: LiveServer, client: RegisteredClient, token: str) -> dict[str, Any]:
     response = httpx.post(
         f"{server.base_url}/introspect",
         data={"token": token},
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
     assert response.status_code == 200
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def test_introspection_stays_exact_and_per_client(pg_server: LiveServer) -> None:
@@ -206,7 +216,7 @@ def test_an_introspection_answered_from_the_cache_is_the_applications_answer(
             http.post(
                 "/introspect",
                 data={"token": token["access_token"]},
-                auth=(client.client_id, client.client_secret),
+                auth=client.basic_auth,
                 headers={"x-request-id": f"introspect-{n:04d}"},
             )
             for n in range(3)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -16,20 +17,21 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from tests.protocol.conftest import REGISTRATION_TOKEN
-from tests.protocol.oidc_helpers import add_client
+from tests.protocol.oidc_helpers import RegisteredClient, add_client
 from tests.support.client_assertions import JWT_BEARER, client_assertion
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 
-def _agency(server, *scopes):
+def _agency(server: LiveServer, *scopes: str) -> RegisteredClient:
     args = ["--grant-type", "client_credentials"]
     for scope in scopes:
         args += ["--scope", scope]
     return add_client(server, *args)
 
 
-def test_token_is_a_signed_at_jwt_with_the_allowed_scopes(server) -> None:
+def test_token_is_a_signed_at_jwt_with_the_allowed_scopes(server: LiveServer) -> None:
     client = _agency(server, "licenses:issue", "licenses:read")
     oauth = OAuth2Client(client.client_id, client.client_secret, scope="licenses:issue")
     token = oauth.fetch_token(f"{server.base_url}/token", grant_type="client_credentials")
@@ -50,30 +52,30 @@ def test_token_is_a_signed_at_jwt_with_the_allowed_scopes(server) -> None:
     ).validate(decoded.claims)
 
 
-def test_default_scope_is_everything_allowed(server) -> None:
+def test_default_scope_is_everything_allowed(server: LiveServer) -> None:
     client = _agency(server, "licenses:issue", "licenses:read")
     response = httpx.post(
         f"{server.base_url}/token",
         data={"grant_type": "client_credentials"},
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
     assert response.status_code == 200
     assert set(response.json()["scope"].split()) == {"licenses:issue", "licenses:read"}
 
 
-def test_scope_outside_the_registration_is_invalid_scope(server) -> None:
+def test_scope_outside_the_registration_is_invalid_scope(server: LiveServer) -> None:
     client = _agency(server, "licenses:read")
     for scope in ("licenses:issue", "openid", "licenses:read idcard"):
         response = httpx.post(
             f"{server.base_url}/token",
             data={"grant_type": "client_credentials", "scope": scope},
-            auth=(client.client_id, client.client_secret),
+            auth=client.basic_auth,
         )
         assert response.status_code == 400, scope
         assert response.json()["error"] == "invalid_scope"
 
 
-def test_client_secret_post_and_wrong_secrets(server) -> None:
+def test_client_secret_post_and_wrong_secrets(server: LiveServer) -> None:
     client = _agency(server, "licenses:verify")
     by_post = httpx.post(
         f"{server.base_url}/token",
@@ -86,6 +88,7 @@ def test_client_secret_post_and_wrong_secrets(server) -> None:
     # Registered for client_secret_basic: the other method is refused.
     assert by_post.status_code in (400, 401)
     assert by_post.json()["error"] == "invalid_client"
+    assert client.client_secret is not None
     wrong = httpx.post(
         f"{server.base_url}/token",
         data={"grant_type": "client_credentials"},
@@ -95,18 +98,18 @@ def test_client_secret_post_and_wrong_secrets(server) -> None:
     assert wrong.json()["error"] == "invalid_client"
 
 
-def test_a_code_flow_client_may_not_use_client_credentials(server) -> None:
+def test_a_code_flow_client_may_not_use_client_credentials(server: LiveServer) -> None:
     client = add_client(server)
     response = httpx.post(
         f"{server.base_url}/token",
         data={"grant_type": "client_credentials"},
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
     assert response.status_code == 400
     assert response.json()["error"] == "unauthorized_client"
 
 
-def _register(server, body):
+def _register(server: LiveServer, body: dict[str, Any]) -> httpx.Response:
     return httpx.post(
         f"{server.base_url}/register",
         json=body,
@@ -114,7 +117,7 @@ def _register(server, body):
     )
 
 
-def test_private_key_jwt_authentication_and_assertion_replay(server) -> None:
+def test_private_key_jwt_authentication_and_assertion_replay(server: LiveServer) -> None:
     key = ECKey.generate_key("P-256", auto_kid=True)
     registered = _register(
         server,
@@ -147,7 +150,7 @@ def test_private_key_jwt_authentication_and_assertion_replay(server) -> None:
     assert httpx.post(f"{server.base_url}/token", data=forged).json()["error"] == "invalid_client"
 
 
-def test_client_secret_post_when_registered_for_it(server) -> None:
+def test_client_secret_post_when_registered_for_it(server: LiveServer) -> None:
     registered = _register(
         server,
         {
@@ -174,7 +177,7 @@ def test_client_secret_post_when_registered_for_it(server) -> None:
     assert basic.json()["error"] == "invalid_client"
 
 
-def test_private_key_jwt_only_with_advertised_algorithms(server) -> None:
+def test_private_key_jwt_only_with_advertised_algorithms(server: LiveServer) -> None:
     from joserfc.jwk import RSAKey
 
     advertised = httpx.get(f"{server.base_url}/.well-known/openid-configuration").json()[

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
@@ -77,12 +77,16 @@ def _at_once(
 
 
 def _post_token(
-    server: LiveServer, client: RegisteredClient, form: dict[str, str], *, at_once: int = 1
+    server: LiveServer,
+    client: RegisteredClient,
+    form: Mapping[str, str | None],
+    *,
+    at_once: int = 1,
 ) -> list[httpx.Response]:
     """``POST /token`` with ``form`` as ``client``, ``at_once`` times together."""
 
     def send(http: httpx.Client) -> httpx.Response:
-        return http.post("/token", data=form, auth=(client.client_id, client.client_secret))
+        return http.post("/token", data=form, auth=client.basic_auth)
 
     return _at_once(server, [send] * at_once)
 
@@ -100,7 +104,7 @@ def _active(server: LiveServer, client: RegisteredClient, token: str) -> bool:
     answer = httpx.post(
         f"{server.base_url}/introspect",
         data={"token": token},
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
     assert answer.status_code == 200, answer.text
     return bool(answer.json()["active"])
@@ -170,8 +174,10 @@ def test_racing_authorizations_in_one_session_each_get_a_code(
         )[0]
         for _ in range(ATTEMPTS)
     ]
-    answers = _at_once(
-        server, [lambda http, url=url: http.get(url) for url in urls], cookies=cookies
-    )
+
+    def get(url: str) -> Callable[[httpx.Client], httpx.Response]:
+        return lambda http: http.get(url)
+
+    answers = _at_once(server, [get(url) for url in urls], cookies=cookies)
     codes = {callback_params(answer)["code"] for answer in answers}
     assert len(codes) == ATTEMPTS

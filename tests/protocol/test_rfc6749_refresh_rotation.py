@@ -8,30 +8,33 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.protocol.oidc_helpers import add_client, code_flow
+from tests.protocol.oidc_helpers import Browser, Citizen, RegisteredClient, add_client, code_flow
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 
-def _refresh(server, client, refresh_token):
+def _refresh(server: LiveServer, client: RegisteredClient, refresh_token: str) -> httpx.Response:
     return httpx.post(
         f"{server.base_url}/token",
         data={"grant_type": "refresh_token", "refresh_token": refresh_token},
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
 
 
-def _active(server, client, token) -> bool:
+def _active(server: LiveServer, client: RegisteredClient, token: str) -> bool:
     response = httpx.post(
         f"{server.base_url}/introspect",
         data={"token": token},
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
     assert response.status_code == 200
     return bool(response.json()["active"])
 
 
-def test_rotation_on_every_use_and_reuse_revokes_the_family(server, browser, citizen) -> None:
+def test_rotation_on_every_use_and_reuse_revokes_the_family(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server, "--scope", "openid", "--scope", "offline_access")
     _, first, _ = code_flow(server, browser, client, citizen, scope="openid offline_access")
     assert "refresh_token" in first
@@ -54,7 +57,9 @@ def test_rotation_on_every_use_and_reuse_revokes_the_family(server, browser, cit
     assert not _active(server, client, third["refresh_token"])
 
 
-def test_refresh_token_of_another_client_is_invalid_grant(server, browser, citizen) -> None:
+def test_refresh_token_of_another_client_is_invalid_grant(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     owner = add_client(server, "--scope", "openid", "--scope", "offline_access")
     other = add_client(server, "--scope", "openid", "--scope", "offline_access")
     _, token, _ = code_flow(server, browser, owner, citizen, scope="openid offline_access")
@@ -63,7 +68,7 @@ def test_refresh_token_of_another_client_is_invalid_grant(server, browser, citiz
     assert _refresh(server, owner, token["refresh_token"]).status_code == 200
 
 
-def test_refresh_cannot_widen_scope(server, browser, citizen) -> None:
+def test_refresh_cannot_widen_scope(server: LiveServer, browser: Browser, citizen: Citizen) -> None:
     client = add_client(
         server, "--scope", "openid", "--scope", "offline_access", "--scope", "profile"
     )
@@ -75,7 +80,7 @@ def test_refresh_cannot_widen_scope(server, browser, citizen) -> None:
             "refresh_token": token["refresh_token"],
             "scope": "openid offline_access profile",
         },
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_scope"

@@ -5,6 +5,7 @@ https://www.rfc-editor.org/rfc/rfc6750
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 import pytest
@@ -15,10 +16,11 @@ from identity.oidc.services import register_client
 from identity.oidc.tokens import AccessTokenClaims
 from wallet_api.app import create_app
 from wallet_api.deps import require_scopes
+from wallet_api.runtime import Runtime
 
 
 @pytest.fixture
-def api(runtime):
+def api(runtime: Runtime) -> Iterator[tuple[TestClient, str, str]]:
     app = create_app(runtime=runtime)
 
     @app.get("/test/licenses")
@@ -37,21 +39,23 @@ def api(runtime):
             master=runtime.settings.master_secret,
         )
         ids = reader.client_id
+    assert reader_secret is not None  # a confidential client
     with TestClient(app, base_url=runtime.settings.issuer_url) as http:
         yield http, ids, reader_secret
 
 
-def _token(http, client_id, secret, scope):
+def _token(http: TestClient, client_id: str, secret: str, scope: str) -> str:
     response = http.post(
         "/token",
         data={"grant_type": "client_credentials", "scope": scope},
         auth=(client_id, secret),
     )
     assert response.status_code == 200
-    return response.json()["access_token"]
+    access_token: str = response.json()["access_token"]
+    return access_token
 
 
-def test_valid_token_with_the_scope_is_accepted(api) -> None:
+def test_valid_token_with_the_scope_is_accepted(api: tuple[TestClient, str, str]) -> None:
     http, client_id, secret = api
     token = _token(http, client_id, secret, "licenses:read")
     response = http.get("/test/licenses", headers={"Authorization": f"Bearer {token}"})
@@ -59,7 +63,7 @@ def test_valid_token_with_the_scope_is_accepted(api) -> None:
     assert response.json() == {"client_id": client_id, "client_token": True}
 
 
-def test_missing_token_is_401_without_error_code(api) -> None:
+def test_missing_token_is_401_without_error_code(api: tuple[TestClient, str, str]) -> None:
     http, _, _ = api
     response = http.get("/test/licenses")
     assert response.status_code == 401
@@ -68,7 +72,7 @@ def test_missing_token_is_401_without_error_code(api) -> None:
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-def test_invalid_or_revoked_token_is_invalid_token(api) -> None:
+def test_invalid_or_revoked_token_is_invalid_token(api: tuple[TestClient, str, str]) -> None:
     http, client_id, secret = api
     for bad in ("garbage", "a.b.c"):
         response = http.get("/test/licenses", headers={"Authorization": f"Bearer {bad}"})
@@ -81,7 +85,7 @@ def test_invalid_or_revoked_token_is_invalid_token(api) -> None:
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
-def test_token_without_the_scope_is_insufficient_scope(api) -> None:
+def test_token_without_the_scope_is_insufficient_scope(api: tuple[TestClient, str, str]) -> None:
     http, client_id, secret = api
     token = _token(http, client_id, secret, "licenses:verify")
     response = http.get("/test/licenses", headers={"Authorization": f"Bearer {token}"})

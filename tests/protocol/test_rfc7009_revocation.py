@@ -8,22 +8,23 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.protocol.oidc_helpers import add_client, code_flow
+from tests.protocol.oidc_helpers import Browser, Citizen, RegisteredClient, add_client, code_flow
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 
-def _post(server, path, client, **data):
-    return httpx.post(
-        f"{server.base_url}{path}", data=data, auth=(client.client_id, client.client_secret)
-    )
+def _post(server: LiveServer, path: str, client: RegisteredClient, **data: str) -> httpx.Response:
+    return httpx.post(f"{server.base_url}{path}", data=data, auth=client.basic_auth)
 
 
-def _active(server, client, token) -> bool:
+def _active(server: LiveServer, client: RegisteredClient, token: str) -> bool:
     return bool(_post(server, "/introspect", client, token=token).json()["active"])
 
 
-def test_revoked_access_token_is_refused_everywhere(server, browser, citizen) -> None:
+def test_revoked_access_token_is_refused_everywhere(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server)
     _, token, _ = code_flow(server, browser, client, citizen, scope="openid")
     bearer = {"Authorization": f"Bearer {token['access_token']}"}
@@ -37,7 +38,9 @@ def test_revoked_access_token_is_refused_everywhere(server, browser, citizen) ->
     assert refused.json()["detail"] == "The access token was revoked."
 
 
-def test_revoking_a_refresh_token_ends_its_grant(server, browser, citizen) -> None:
+def test_revoking_a_refresh_token_ends_its_grant(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server, "--scope", "openid", "--scope", "offline_access")
     _, token, _ = code_flow(server, browser, client, citizen, scope="openid offline_access")
     response = _post(
@@ -56,7 +59,9 @@ def test_revoking_a_refresh_token_ends_its_grant(server, browser, citizen) -> No
     assert 'error="invalid_token"' in refused.headers["www-authenticate"]
 
 
-def test_unknown_or_foreign_tokens_answer_200_and_change_nothing(server, browser, citizen) -> None:
+def test_unknown_or_foreign_tokens_answer_200_and_change_nothing(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     owner = add_client(server)
     other = add_client(server)
     _, token, _ = code_flow(server, browser, owner, citizen, scope="openid")
@@ -65,7 +70,9 @@ def test_unknown_or_foreign_tokens_answer_200_and_change_nothing(server, browser
     assert _active(server, owner, token["access_token"])
 
 
-def test_public_client_revokes_with_its_client_id(server, browser, citizen) -> None:
+def test_public_client_revokes_with_its_client_id(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server, "--public")
     _, token, _ = code_flow(server, browser, client, citizen, scope="openid")
     response = httpx.post(
@@ -77,7 +84,7 @@ def test_public_client_revokes_with_its_client_id(server, browser, citizen) -> N
     assert httpx.get(f"{server.base_url}/userinfo", headers=bearer).status_code == 401
 
 
-def test_bad_requests(server) -> None:
+def test_bad_requests(server: LiveServer) -> None:
     client = add_client(server)
     missing = _post(server, "/revoke", client)
     assert missing.status_code == 400

@@ -9,17 +9,20 @@ import httpx
 import pytest
 
 from tests.protocol.conftest import REGISTRATION_TOKEN
-from tests.protocol.oidc_helpers import RegisteredClient, code_flow
+from tests.protocol.oidc_helpers import Browser, Citizen, RegisteredClient, code_flow
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 
-def _register(server, body, token=REGISTRATION_TOKEN):
+def _register(
+    server: LiveServer, body: object, token: str | None = REGISTRATION_TOKEN
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.post(f"{server.base_url}/register", json=body, headers=headers)
 
 
-def test_registration_needs_the_initial_access_token(server) -> None:
+def test_registration_needs_the_initial_access_token(server: LiveServer) -> None:
     body = {"client_name": "x", "redirect_uris": ["https://rp.example/cb"]}
     for token in (None, "wrong-token"):
         response = _register(server, body, token=token)
@@ -27,7 +30,9 @@ def test_registration_needs_the_initial_access_token(server) -> None:
         assert response.json()["error"] == "invalid_token"
 
 
-def test_registered_client_completes_a_code_flow(server, browser, citizen) -> None:
+def test_registered_client_completes_a_code_flow(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     redirect_uri = "http://127.0.0.1:8977/cb"
     response = _register(
         server,
@@ -91,7 +96,7 @@ def test_registered_client_completes_a_code_flow(server, browser, citizen) -> No
         ("not json at all", "invalid_client_metadata"),
     ],
 )
-def test_bad_metadata_is_refused(server, body, error) -> None:
+def test_bad_metadata_is_refused(server: LiveServer, body: object, error: str) -> None:
     response = _register(server, body)
     assert response.status_code == 400
     assert response.json()["error"] == error

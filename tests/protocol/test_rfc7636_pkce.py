@@ -10,12 +10,23 @@ import secrets
 import httpx
 import pytest
 
-from tests.protocol.oidc_helpers import add_client, callback_params, code_flow, rp_client
+from tests.protocol.oidc_helpers import (
+    Browser,
+    Citizen,
+    RegisteredClient,
+    add_client,
+    callback_params,
+    code_flow,
+    rp_client,
+)
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 
-def _authorize(server, browser, citizen, client, **params):
+def _authorize(
+    server: LiveServer, browser: Browser, citizen: Citizen, client: RegisteredClient, **params: str
+) -> httpx.Response:
     base = {
         "response_type": "code",
         "client_id": client.client_id,
@@ -38,7 +49,7 @@ def _authorize(server, browser, citizen, client, **params):
     ],
 )
 def test_authorization_request_without_s256_challenge_is_refused(
-    server, browser, citizen, params, why
+    server: LiveServer, browser: Browser, citizen: Citizen, params: dict[str, str], why: str
 ) -> None:
     client = add_client(server)
     params_back = callback_params(_authorize(server, browser, citizen, client, **params))
@@ -47,13 +58,17 @@ def test_authorization_request_without_s256_challenge_is_refused(
     assert "code" not in params_back
 
 
-def _code(server, browser, citizen, client, verifier):
+def _code(
+    server: LiveServer, browser: Browser, citizen: Citizen, client: RegisteredClient, verifier: str
+) -> str:
     rp = rp_client(server, client, "openid")
     url, _ = rp.create_authorization_url(f"{server.base_url}/authorize", code_verifier=verifier)
     return callback_params(browser.authorize(url, citizen))["code"]
 
 
-def test_wrong_verifier_is_invalid_grant(server, browser, citizen) -> None:
+def test_wrong_verifier_is_invalid_grant(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server)
     code = _code(server, browser, citizen, client, secrets.token_urlsafe(48))
     response = httpx.post(
@@ -64,13 +79,15 @@ def test_wrong_verifier_is_invalid_grant(server, browser, citizen) -> None:
             "redirect_uri": client.redirect_uri,
             "code_verifier": secrets.token_urlsafe(48),
         },
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
 
 
-def test_missing_verifier_is_refused(server, browser, citizen) -> None:
+def test_missing_verifier_is_refused(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server)
     code = _code(server, browser, citizen, client, secrets.token_urlsafe(48))
     response = httpx.post(
@@ -80,13 +97,15 @@ def test_missing_verifier_is_refused(server, browser, citizen) -> None:
             "code": code,
             "redirect_uri": client.redirect_uri,
         },
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
 
 
-def test_public_client_uses_pkce_without_secret(server, browser, citizen) -> None:
+def test_public_client_uses_pkce_without_secret(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server, "--public")
     assert client.client_secret is None
     _, token, _ = code_flow(server, browser, client, citizen, scope="openid")

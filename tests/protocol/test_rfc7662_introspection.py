@@ -8,20 +8,25 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.protocol.oidc_helpers import add_client, code_flow
+from tests.protocol.oidc_helpers import Browser, Citizen, RegisteredClient, add_client, code_flow
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 
-def _introspect(server, client, token, **extra):
+def _introspect(
+    server: LiveServer, client: RegisteredClient, token: str, **extra: str
+) -> httpx.Response:
     return httpx.post(
         f"{server.base_url}/introspect",
         data={"token": token, **extra},
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
 
 
-def test_active_access_and_refresh_tokens(server, browser, citizen) -> None:
+def test_active_access_and_refresh_tokens(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server, "--scope", "openid", "--scope", "offline_access")
     _, token, _ = code_flow(server, browser, client, citizen, scope="openid offline_access")
     body = _introspect(server, client, token["access_token"]).json()
@@ -39,7 +44,9 @@ def test_active_access_and_refresh_tokens(server, browser, citizen) -> None:
     assert wrong_hint.json()["active"] is True
 
 
-def test_unknown_and_foreign_tokens_are_inactive(server, browser, citizen) -> None:
+def test_unknown_and_foreign_tokens_are_inactive(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     owner = add_client(server)
     other = add_client(server)
     _, token, _ = code_flow(server, browser, owner, citizen, scope="openid")
@@ -49,7 +56,7 @@ def test_unknown_and_foreign_tokens_are_inactive(server, browser, citizen) -> No
     assert _introspect(server, other, token["access_token"]).json() == {"active": False}
 
 
-def test_caller_must_authenticate(server, browser, citizen) -> None:
+def test_caller_must_authenticate(server: LiveServer, browser: Browser, citizen: Citizen) -> None:
     client = add_client(server)
     _, token, _ = code_flow(server, browser, client, citizen, scope="openid")
     anonymous = httpx.post(f"{server.base_url}/introspect", data={"token": token["access_token"]})
@@ -65,10 +72,8 @@ def test_caller_must_authenticate(server, browser, citizen) -> None:
     assert "Basic" in wrong.headers.get("www-authenticate", "")
 
 
-def test_missing_token_parameter_is_invalid_request(server) -> None:
+def test_missing_token_parameter_is_invalid_request(server: LiveServer) -> None:
     client = add_client(server)
-    response = httpx.post(
-        f"{server.base_url}/introspect", data={}, auth=(client.client_id, client.client_secret)
-    )
+    response = httpx.post(f"{server.base_url}/introspect", data={}, auth=client.basic_auth)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"

@@ -52,6 +52,7 @@ def _authorization_url(
     server: LiveServer, client: RegisteredClient, raw: str, **params: Any
 ) -> str:
     rp = rp_client(server, client, "openid")
+    url: str
     url, _ = rp.create_authorization_url(
         discovery(server)["authorization_endpoint"],
         code_verifier=secrets.token_urlsafe(48),

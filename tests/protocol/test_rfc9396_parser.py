@@ -4,7 +4,7 @@ injected catalogue and the client's registered types (§10.2)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import pytest
@@ -29,17 +29,23 @@ class FakeCatalogue:
         return code == "110000-XK-0002"
 
 
-def parse(value: Any, *, client_types: Sequence[str] = ("govwallet_license",)) -> list:
+# The fake catalogues never open the database: these tests pass ``session=None``.
+def parse(
+    value: Any, *, client_types: Collection[str] = ("govwallet_license",)
+) -> list[LicenseRequest]:
     raw = value if isinstance(value, str) else json.dumps(value)
     return parse_authorization_details(
-        raw, session=None, catalogue=FakeCatalogue(), client_types=client_types
+        raw,
+        session=None,  # type: ignore[arg-type]
+        catalogue=FakeCatalogue(),
+        client_types=client_types,
     )
 
 
 def test_absent_details_are_no_request() -> None:
     assert parse("") == []
     assert (
-        parse_authorization_details(None, session=None, catalogue=FakeCatalogue(), client_types=())
+        parse_authorization_details(None, session=None, catalogue=FakeCatalogue(), client_types=())  # type: ignore[arg-type]
         == []
     )
 
@@ -101,10 +107,16 @@ def test_all_details_together_ask_for_at_most_sixty_fields() -> None:
         )
 
     ok = parse_authorization_details(
-        details(2, 30), session=None, catalogue=WideCatalogue(), client_types=allowed_types({})
+        details(2, 30),
+        session=None,  # type: ignore[arg-type]
+        catalogue=WideCatalogue(),
+        client_types=allowed_types({}),
     )
     assert sum(len(r.fields) for r in ok) == 60
     with pytest.raises(InvalidAuthorizationDetails):
         parse_authorization_details(
-            details(3, 21), session=None, catalogue=WideCatalogue(), client_types=allowed_types({})
+            details(3, 21),
+            session=None,  # type: ignore[arg-type]
+            catalogue=WideCatalogue(),
+            client_types=allowed_types({}),
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import httpx
@@ -16,22 +17,32 @@ from tests.protocol.oidc_helpers import (
     ID_NUMBERS,
     Browser,
     Citizen,
+    RegisteredClient,
     add_client,
     callback_params,
     code_flow,
     rp_client,
 )
+from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 
-def _code(server, browser, citizen, client, verifier):
+def _code(
+    server: LiveServer, browser: Browser, citizen: Citizen, client: RegisteredClient, verifier: str
+) -> str:
     rp = rp_client(server, client, "openid")
     url, _ = rp.create_authorization_url(f"{server.base_url}/authorize", code_verifier=verifier)
     return callback_params(browser.authorize(url, citizen))["code"]
 
 
-def _exchange(server, client, code, verifier, redirect_uri=None):
+def _exchange(
+    server: LiveServer,
+    client: RegisteredClient,
+    code: str,
+    verifier: str,
+    redirect_uri: str | None = None,
+) -> httpx.Response:
     return httpx.post(
         f"{server.base_url}/token",
         data={
@@ -40,7 +51,7 @@ def _exchange(server, client, code, verifier, redirect_uri=None):
             "redirect_uri": redirect_uri or client.redirect_uri,
             "code_verifier": verifier,
         },
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
 
 
@@ -60,9 +71,10 @@ def _exchange(server, client, code, verifier, redirect_uri=None):
     ],
 )
 def test_redirect_uri_manipulation_is_refused_without_redirecting(
-    server, browser, citizen, tamper
+    server: LiveServer, browser: Browser, citizen: Citizen, tamper: Callable[[str], str]
 ) -> None:
     client = add_client(server)
+    assert client.redirect_uri is not None
     browser.login(citizen)
     query = urlencode(
         {
@@ -82,7 +94,9 @@ def test_redirect_uri_manipulation_is_refused_without_redirecting(
     assert 'data-error="invalid_request"' in response.text
 
 
-def test_token_request_with_another_redirect_uri_is_invalid_grant(server, browser, citizen) -> None:
+def test_token_request_with_another_redirect_uri_is_invalid_grant(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server)
     verifier = secrets.token_urlsafe(48)
     code = _code(server, browser, citizen, client, verifier)
@@ -94,7 +108,9 @@ def test_token_request_with_another_redirect_uri_is_invalid_grant(server, browse
 # -- §2.1.1 / §4.8 PKCE downgrade ------------------------------------------------------
 
 
-def test_pkce_missing_or_downgraded_to_plain_is_refused(server, browser, citizen) -> None:
+def test_pkce_missing_or_downgraded_to_plain_is_refused(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server)
     browser.login(citizen)
     base = {
@@ -114,7 +130,7 @@ def test_pkce_missing_or_downgraded_to_plain_is_refused(server, browser, citizen
 
 
 def test_code_replay_is_refused_and_revokes_the_tokens_issued_from_it(
-    server, browser, citizen
+    server: LiveServer, browser: Browser, citizen: Citizen
 ) -> None:
     client = add_client(server)
     verifier = secrets.token_urlsafe(48)
@@ -128,12 +144,14 @@ def test_code_replay_is_refused_and_revokes_the_tokens_issued_from_it(
     introspection = httpx.post(
         f"{server.base_url}/introspect",
         data={"token": access_token},
-        auth=(client.client_id, client.client_secret),
+        auth=client.basic_auth,
     )
     assert introspection.json() == {"active": False}
 
 
-def test_code_injection_across_clients_is_invalid_grant(server, browser, citizen) -> None:
+def test_code_injection_across_clients_is_invalid_grant(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     victim = add_client(server)
     attacker = add_client(server)
     verifier = secrets.token_urlsafe(48)
@@ -148,10 +166,12 @@ def test_code_injection_across_clients_is_invalid_grant(server, browser, citizen
 # -- §4.14 refresh token replay ----------------------------------------------------------
 
 
-def test_refresh_token_replay_revokes_the_family(server, browser, citizen) -> None:
+def test_refresh_token_replay_revokes_the_family(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server, "--scope", "openid", "--scope", "offline_access")
     _, token, _ = code_flow(server, browser, client, citizen, scope="openid offline_access")
-    auth = (client.client_id, client.client_secret)
+    auth = client.basic_auth
     form = {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}
     rotated = httpx.post(f"{server.base_url}/token", data=form, auth=auth).json()
     replay = httpx.post(f"{server.base_url}/token", data=form, auth=auth)
@@ -165,7 +185,9 @@ def test_refresh_token_replay_revokes_the_family(server, browser, citizen) -> No
 # -- §4.7 CSRF on the provider's own forms -----------------------------------------------
 
 
-def test_login_form_without_valid_csrf_token_is_refused(server, citizen) -> None:
+def test_login_form_without_valid_csrf_token_is_refused(
+    server: LiveServer, citizen: Citizen
+) -> None:
     agent = Browser(server)
     try:
         agent.get("/login")  # gets the CSRF cookie
@@ -194,7 +216,9 @@ def test_login_form_without_valid_csrf_token_is_refused(server, citizen) -> None
         agent.close()
 
 
-def test_consent_form_without_valid_csrf_token_issues_no_code(server, browser, citizen) -> None:
+def test_consent_form_without_valid_csrf_token_issues_no_code(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server, "--scope", "openid", "--scope", "profile")
     rp = rp_client(server, client, "openid profile")
     url, _ = rp.create_authorization_url(f"{server.base_url}/authorize", code_verifier="c" * 50)
@@ -215,7 +239,9 @@ def test_consent_form_without_valid_csrf_token_issues_no_code(server, browser, c
 # -- §4.11 open redirectors --------------------------------------------------------------
 
 
-def test_open_redirect_through_logout_and_login_is_refused(server, browser, citizen) -> None:
+def test_open_redirect_through_logout_and_login_is_refused(
+    server: LiveServer, browser: Browser, citizen: Citizen
+) -> None:
     client = add_client(server, "--post-logout-redirect-uri", "http://127.0.0.1:8912/bye")
     _, token, _ = code_flow(server, browser, client, citizen, scope="openid")
     logout = browser.get(
@@ -252,7 +278,9 @@ def _error_text(response: httpx.Response) -> str:
     return match.group(1).strip()
 
 
-def test_login_does_not_reveal_whether_an_account_exists(server, citizen) -> None:
+def test_login_does_not_reveal_whether_an_account_exists(
+    server: LiveServer, citizen: Citizen
+) -> None:
     agent = Browser(server)
     try:
         unknown = Citizen(id_number=ID_NUMBERS[1], name="nobody", password="Wrong-password-1")

@@ -242,12 +242,13 @@ class CredentialWorld:
 
 
 def make_world(directory: Path) -> CredentialWorld:
+    # pydantic validates str into SecretStr and AnyHttpUrl, which mypy cannot see.
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         data_dir=directory / "data",
-        key_encryption_secret=secrets.token_hex(32),
+        key_encryption_secret=secrets.token_hex(32),  # type: ignore[arg-type]
         database_url=f"sqlite:///{directory / 'keys.sqlite3'}",
-        issuer=PLATFORM,
+        issuer=PLATFORM,  # type: ignore[arg-type]
     )
     runtime = Runtime(settings)
     upgrade(runtime.engine)

@@ -12,4 +12,6 @@ def read_qr_codes(image: Image.Image) -> list[zxingcpp.Barcode]:
     A reader that looks for every format now and then finds a linear barcode (an EAN-13)
     among a QR code's modules: a test that read every format failed once in CI that way.
     """
-    return list(zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode))
+    # zxing-cpp's stub names only BarcodeFormats; its docstring and runtime also take one
+    # BarcodeFormat.
+    return list(zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode))  # type: ignore[arg-type]

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from stdnum.iso7064 import mod_11_2
+
+if TYPE_CHECKING:
+    from identity.models import Citizen
+    from wallet_api.runtime import Runtime
 
 PASSWORD = "correct-Horse-7"
 
@@ -21,7 +26,9 @@ def id_number(sequence: int = 1, *, birth: str = "19900101") -> str:
     return body + mod_11_2.calc_check_digit(body)
 
 
-def verified_citizen(runtime, *, sequence: int = 1, name: str = "张三", phone: str | None = None):
+def verified_citizen(
+    runtime: Runtime, *, sequence: int = 1, name: str = "张三", phone: str | None = None
+) -> Citizen:
     """A citizen in the local register (loa 2) with :data:`PASSWORD`, committed."""
     from identity import services
 

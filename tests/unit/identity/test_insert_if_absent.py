@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from identity.insert_if_absent import insert_if_absent
 from identity.models import LoginThrottle
+from wallet_api.runtime import Runtime
 
 NOW = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
 UNIQUE = ("scope", "key_digest")
@@ -23,7 +24,7 @@ def _counter(failures: int, key: str = "k") -> dict[str, object]:
     }
 
 
-def test_the_first_insert_wins_and_a_second_changes_nothing(runtime) -> None:
+def test_the_first_insert_wins_and_a_second_changes_nothing(runtime: Runtime) -> None:
     with runtime.sessions() as session:
         assert insert_if_absent(session, LoginThrottle, _counter(1), unique=UNIQUE)
         assert not insert_if_absent(session, LoginThrottle, _counter(9), unique=UNIQUE)
@@ -34,7 +35,7 @@ def test_the_first_insert_wins_and_a_second_changes_nothing(runtime) -> None:
     assert sorted(map(tuple, rows)) == [("k", 1), ("other", 2)]
 
 
-def test_a_row_committed_by_another_session_is_left_alone(runtime) -> None:
+def test_a_row_committed_by_another_session_is_left_alone(runtime: Runtime) -> None:
     with runtime.sessions() as first:
         assert insert_if_absent(first, LoginThrottle, _counter(1), unique=UNIQUE)
         first.commit()

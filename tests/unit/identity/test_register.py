@@ -15,6 +15,7 @@ from identity.register import (
 )
 from keys import MasterSecret
 from tests.unit.identity.factories import id_number
+from wallet_api.runtime import Runtime
 
 CRYPTO = IdentityCrypto.from_master(MasterSecret("x" * 32))
 
@@ -37,7 +38,7 @@ def test_settings_name_chooses_the_implementation() -> None:
         population_register("national", crypto=CRYPTO)
 
 
-def test_local_register_confirms_number_and_name(runtime) -> None:
+def test_local_register_confirms_number_and_name(runtime: Runtime) -> None:
     register = LocalRegister(runtime.identity.crypto)
     number = id_number(7)
     with runtime.transaction() as session:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -31,11 +34,15 @@ from identity.errors import (
 from identity.models import Citizen, RecoveryCode
 from identity.throttle import ThrottlePolicy
 from tests.unit.identity.factories import PASSWORD, id_number
+from wallet_api.runtime import Runtime
+from wallet_api.settings import Settings
 
 NOW = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
 
 
-def _register(runtime, *, number: str | None = None, name: str = "张三", **extra) -> Citizen:
+def _register(
+    runtime: Runtime, *, number: str | None = None, name: str = "张三", **extra: Any
+) -> Citizen:
     with runtime.transaction() as session:
         return services.register_citizen(
             session,
@@ -48,7 +55,7 @@ def _register(runtime, *, number: str | None = None, name: str = "张三", **ext
 
 
 @contextmanager
-def _request(runtime) -> Iterator[Session]:
+def _request(runtime: Runtime) -> Iterator[Session]:
     """A session as a route has one (``SessionDep``): commit on success, else roll back.
 
     Not ``runtime.transaction()``: a failed login commits its throttle count itself.
@@ -63,8 +70,13 @@ def _request(runtime) -> Iterator[Session]:
 
 
 def _login(
-    runtime, username: str, password: str = PASSWORD, *, address: str = "192.0.2.1", now=NOW
-):
+    runtime: Runtime,
+    username: str,
+    password: str = PASSWORD,
+    *,
+    address: str = "192.0.2.1",
+    now: datetime = NOW,
+) -> Citizen:
     with _request(runtime) as session:
         return services.authenticate(
             session,
@@ -79,14 +91,14 @@ def _login(
 # -- registration -----------------------------------------------------------------------
 
 
-def test_register_without_register_entry_is_loa_1(runtime) -> None:
+def test_register_without_register_entry_is_loa_1(runtime: Runtime) -> None:
     citizen = _register(runtime)
     assert citizen.loa == 1
     assert citizen.real_name_verified_at is None
     assert len(citizen.subject) >= 32
 
 
-def test_register_matching_the_population_register_is_loa_2(runtime) -> None:
+def test_register_matching_the_population_register_is_loa_2(runtime: Runtime) -> None:
     number = id_number(3)
     with runtime.transaction() as session:
         services.add_register_entry(
@@ -101,14 +113,14 @@ def test_register_matching_the_population_register_is_loa_2(runtime) -> None:
     assert _register(runtime, number=other, name="王六").loa == 1  # name does not match
 
 
-def test_a_register_entry_added_later_raises_the_citizen_to_loa_2(runtime) -> None:
+def test_a_register_entry_added_later_raises_the_citizen_to_loa_2(runtime: Runtime) -> None:
     citizen = _register(runtime, number=id_number(11), name="赵六")
     with runtime.transaction() as session:
         services.add_register_entry(
             session, identity=runtime.identity, id_number=id_number(11), name="赵六"
         )
     with runtime.transaction() as session:
-        assert session.get(Citizen, citizen.id).loa == 2
+        assert session.get_one(Citizen, citizen.id).loa == 2
 
 
 @pytest.mark.parametrize(
@@ -120,14 +132,16 @@ def test_a_register_entry_added_later_raises_the_citizen_to_loa_2(runtime) -> No
         ("110105194912310021", WrongCheckCharacter),
     ],
 )
-def test_register_refuses_each_kind_of_bad_number(runtime, number: str, error: type) -> None:
+def test_register_refuses_each_kind_of_bad_number(
+    runtime: Runtime, number: str, error: type
+) -> None:
     with pytest.raises(error):
         _register(runtime, number=number)
     with runtime.transaction() as session:
         assert session.scalar(select(Citizen)) is None
 
 
-def test_register_refuses_weak_password_bad_phone_and_duplicates(runtime) -> None:
+def test_register_refuses_weak_password_bad_phone_and_duplicates(runtime: Runtime) -> None:
     with runtime.transaction() as session, pytest.raises(WeakPassword):
         services.register_citizen(
             session,
@@ -145,7 +159,7 @@ def test_register_refuses_weak_password_bad_phone_and_duplicates(runtime) -> Non
         _register(runtime, number=id_number(2), phone="13800138000")
 
 
-def test_lower_case_x_registers_the_upper_case_number(runtime) -> None:
+def test_lower_case_x_registers_the_upper_case_number(runtime: Runtime) -> None:
     citizen = _register(runtime, number="11010119900307002x")
     assert services.citizen_id_number(identity=runtime.identity, citizen=citizen) == (
         "11010119900307002X"
@@ -157,14 +171,14 @@ def test_lower_case_x_registers_the_upper_case_number(runtime) -> None:
 # -- login ------------------------------------------------------------------------------
 
 
-def test_login_by_identity_number_or_phone(runtime) -> None:
+def test_login_by_identity_number_or_phone(runtime: Runtime) -> None:
     citizen = _register(runtime, phone="13800138000")
     assert _login(runtime, id_number(1)).id == citizen.id
     assert _login(runtime, "13800138000").id == citizen.id
     assert _login(runtime, "+8613800138000").id == citizen.id
 
 
-def test_unknown_account_and_wrong_password_fail_alike(runtime) -> None:
+def test_unknown_account_and_wrong_password_fail_alike(runtime: Runtime) -> None:
     _register(runtime)
     with pytest.raises(LoginFailed) as wrong_password:
         _login(runtime, id_number(1), "Wrong-password-1")
@@ -174,7 +188,7 @@ def test_unknown_account_and_wrong_password_fail_alike(runtime) -> None:
     assert wrong_password.value.extensions == unknown.value.extensions
 
 
-def test_account_is_throttled_then_released(runtime) -> None:
+def test_account_is_throttled_then_released(runtime: Runtime) -> None:
     _register(runtime)
     limit = runtime.identity.throttle.max_failures_per_account
     for _ in range(limit - 1):
@@ -190,7 +204,7 @@ def test_account_is_throttled_then_released(runtime) -> None:
     assert _login(runtime, id_number(1), now=later).loa == 1
 
 
-def test_unknown_accounts_are_throttled_like_known_ones(runtime) -> None:
+def test_unknown_accounts_are_throttled_like_known_ones(runtime: Runtime) -> None:
     limit = runtime.identity.throttle.max_failures_per_account
     errors = []
     for _ in range(limit):
@@ -200,7 +214,7 @@ def test_unknown_accounts_are_throttled_like_known_ones(runtime) -> None:
     assert errors == [LoginFailed] * (limit - 1) + [LoginThrottled]
 
 
-def test_address_is_throttled_across_accounts(runtime) -> None:
+def test_address_is_throttled_across_accounts(runtime: Runtime) -> None:
     identity = replace(
         runtime.identity,
         throttle=ThrottlePolicy(max_failures_per_account=50, max_failures_per_address=3),
@@ -246,7 +260,7 @@ def test_address_is_throttled_across_accounts(runtime) -> None:
 
 
 def test_password_is_rehashed_when_argon2_parameters_change(
-    runtime, make_settings, database_url
+    runtime: Runtime, make_settings: Callable[..., Settings], database_url: str
 ) -> None:
     citizen = _register(runtime)
     old_hash = citizen.password_hash
@@ -263,7 +277,7 @@ def test_password_is_rehashed_when_argon2_parameters_change(
             client_address="192.0.2.1",
         )
     with runtime.transaction() as session:
-        new_hash = session.get(Citizen, citizen.id).password_hash
+        new_hash = session.get_one(Citizen, citizen.id).password_hash
     assert new_hash != old_hash
     assert ",t=3," in new_hash
     assert _login(runtime, id_number(1)).id == citizen.id  # old parameters still verify
@@ -272,9 +286,9 @@ def test_password_is_rehashed_when_argon2_parameters_change(
 # -- second factor ----------------------------------------------------------------------
 
 
-def _enrol(runtime, citizen_id) -> tuple[str, list[str]]:
+def _enrol(runtime: Runtime, citizen_id: uuid.UUID) -> tuple[str, list[str]]:
     with runtime.transaction() as session:
-        citizen = session.get(Citizen, citizen_id)
+        citizen = session.get_one(Citizen, citizen_id)
         enrolment = services.begin_totp_enrolment(
             session, identity=runtime.identity, citizen=citizen
         )
@@ -294,15 +308,15 @@ def _enrol(runtime, citizen_id) -> tuple[str, list[str]]:
     return enrolment.secret, codes
 
 
-def _second_factor(runtime, citizen_id, otp: str, now=NOW) -> None:
+def _second_factor(runtime: Runtime, citizen_id: uuid.UUID, otp: str, now: datetime = NOW) -> None:
     with runtime.transaction() as session:
-        citizen = session.get(Citizen, citizen_id)
+        citizen = session.get_one(Citizen, citizen_id)
         services.verify_second_factor(
             session, identity=runtime.identity, citizen=citizen, otp=otp, now=now
         )
 
 
-def test_totp_enrolment_then_verification_without_replay(runtime) -> None:
+def test_totp_enrolment_then_verification_without_replay(runtime: Runtime) -> None:
     citizen = _register(runtime)
     secret, codes = _enrol(runtime, citizen.id)
     assert len(codes) == 10
@@ -315,11 +329,11 @@ def test_totp_enrolment_then_verification_without_replay(runtime) -> None:
         _second_factor(runtime, citizen.id, totp.code_at(secret, NOW), now=later)  # older
     with runtime.transaction() as session, pytest.raises(TotpAlreadyEnrolled):
         services.begin_totp_enrolment(
-            session, identity=runtime.identity, citizen=session.get(Citizen, citizen.id)
+            session, identity=runtime.identity, citizen=session.get_one(Citizen, citizen.id)
         )
 
 
-def test_recovery_codes_work_once(runtime) -> None:
+def test_recovery_codes_work_once(runtime: Runtime) -> None:
     citizen = _register(runtime)
     _secret, codes = _enrol(runtime, citizen.id)
     _second_factor(runtime, citizen.id, codes[0].lower())
@@ -328,11 +342,11 @@ def test_recovery_codes_work_once(runtime) -> None:
     _second_factor(runtime, citizen.id, codes[1].replace("-", ""))
     with _request(runtime) as session:
         stored = session.scalars(select(RecoveryCode.code_digest)).all()
-        assert services.unused_recovery_codes(citizen=session.get(Citizen, citizen.id)) == 8
+        assert services.unused_recovery_codes(citizen=session.get_one(Citizen, citizen.id)) == 8
     assert not any(code.replace("-", "") in digest for code in codes for digest in stored)
 
 
-def test_wrong_codes_are_throttled(runtime) -> None:
+def test_wrong_codes_are_throttled(runtime: Runtime) -> None:
     citizen = _register(runtime)
     _enrol(runtime, citizen.id)
     limit = runtime.identity.throttle.max_failures_per_account
@@ -346,7 +360,7 @@ def test_wrong_codes_are_throttled(runtime) -> None:
 # -- claims and privacy -----------------------------------------------------------------
 
 
-def test_claims_follow_scopes_and_the_id_number_needs_explicit_request(runtime) -> None:
+def test_claims_follow_scopes_and_the_id_number_needs_explicit_request(runtime: Runtime) -> None:
     citizen = _register(runtime, number="11010519491231002X", name="王芳", phone="13800138000")
     claims = services.citizen_claims(
         identity=runtime.identity, citizen=citizen, scopes=["openid", "profile", "phone", "idcard"]
@@ -369,7 +383,7 @@ def test_claims_follow_scopes_and_the_id_number_needs_explicit_request(runtime) 
     assert services.acr_for(citizen=citizen, second_factor=True) == "urn:govwallet:loa:1"
 
 
-def test_loa_3_needs_real_name_and_second_factor(runtime) -> None:
+def test_loa_3_needs_real_name_and_second_factor(runtime: Runtime) -> None:
     number = id_number(30)
     with runtime.transaction() as session:
         services.add_register_entry(
@@ -380,7 +394,7 @@ def test_loa_3_needs_real_name_and_second_factor(runtime) -> None:
     assert services.acr_for(citizen=citizen, second_factor=True) == "urn:govwallet:loa:3"
 
 
-def _database_text(runtime) -> str:
+def _database_text(runtime: Runtime) -> str:
     """Every row of every table, as text."""
     chunks = []
     with runtime.engine.connect() as connection:
@@ -397,7 +411,9 @@ def _database_text(runtime) -> str:
     return "\n".join(chunks)
 
 
-def test_identity_and_phone_numbers_are_never_stored_in_plaintext(runtime, tmp_path) -> None:
+def test_identity_and_phone_numbers_are_never_stored_in_plaintext(
+    runtime: Runtime, tmp_path: Path
+) -> None:
     number, phone = "11010519491231002X", "13912345678"
     with runtime.transaction() as session:
         services.add_register_entry(
@@ -418,7 +434,7 @@ def test_identity_and_phone_numbers_are_never_stored_in_plaintext(runtime, tmp_p
             assert phone.encode() not in content, path
 
 
-def test_register_import_is_all_or_nothing(runtime) -> None:
+def test_register_import_is_all_or_nothing(runtime: Runtime) -> None:
     good = [id_number(40), id_number(41)]
     bad_text = (
         "id_number,name\n"
@@ -453,7 +469,7 @@ def test_register_import_is_all_or_nothing(runtime) -> None:
     assert wrong_header.errors == [(1, "the header row must be exactly: id_number,name")]
 
 
-def test_register_entry_conflict(runtime) -> None:
+def test_register_entry_conflict(runtime: Runtime) -> None:
     with runtime.transaction() as session:
         assert services.add_register_entry(
             session, identity=runtime.identity, id_number=id_number(50), name="甲"
@@ -467,13 +483,13 @@ def test_register_entry_conflict(runtime) -> None:
             )
 
 
-def test_birth_facts(runtime) -> None:
+def test_birth_facts(runtime: Runtime) -> None:
     citizen = _register(runtime, number="440524188001010014")
     facts = services.citizen_birth_facts(identity=runtime.identity, citizen=citizen)
     assert (facts.birth_date, facts.gender) == (date(1880, 1, 1), "male")
 
 
-def test_unknown_account_costs_the_same_argon2_work(runtime) -> None:
+def test_unknown_account_costs_the_same_argon2_work(runtime: Runtime) -> None:
     """Timing does not tell an unknown account from a wrong password (dummy verify)."""
     identity = replace(
         runtime.identity,

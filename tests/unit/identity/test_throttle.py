@@ -11,6 +11,7 @@ from identity import throttle
 from identity.errors import LoginThrottled
 from identity.models import LoginThrottle
 from identity.throttle import ThrottleKeys, ThrottlePolicy
+from wallet_api.runtime import Runtime
 
 NOW = datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
 POLICY = ThrottlePolicy(
@@ -21,13 +22,13 @@ POLICY = ThrottlePolicy(
 )
 
 
-def _keys(runtime, account: str = "a", address: str = "192.0.2.1") -> ThrottleKeys:
+def _keys(runtime: Runtime, account: str = "a", address: str = "192.0.2.1") -> ThrottleKeys:
     return ThrottleKeys.for_attempt(
         runtime.identity.crypto, account=account, client_address=address
     )
 
 
-def test_account_locks_at_its_limit_and_says_how_long(runtime) -> None:
+def test_account_locks_at_its_limit_and_says_how_long(runtime: Runtime) -> None:
     keys = _keys(runtime)
     with runtime.sessions() as session:
         assert throttle.record_failure(session, policy=POLICY, keys=keys, now=NOW) is None
@@ -41,7 +42,7 @@ def test_account_locks_at_its_limit_and_says_how_long(runtime) -> None:
         throttle.ensure_not_locked(session, keys=keys, now=NOW + timedelta(minutes=10, seconds=1))
 
 
-def test_one_row_per_account_and_per_address(runtime) -> None:
+def test_one_row_per_account_and_per_address(runtime: Runtime) -> None:
     keys = _keys(runtime)
     with runtime.sessions() as session:
         throttle.record_failure(session, policy=POLICY, keys=keys, now=NOW)
@@ -53,7 +54,7 @@ def test_one_row_per_account_and_per_address(runtime) -> None:
     assert {row.failures for row in rows} == {2}
 
 
-def test_address_locks_across_accounts(runtime) -> None:
+def test_address_locks_across_accounts(runtime: Runtime) -> None:
     with runtime.sessions() as session:
         results = [
             throttle.record_failure(
@@ -69,7 +70,7 @@ def test_address_locks_across_accounts(runtime) -> None:
         )
 
 
-def test_old_failures_leave_the_window(runtime) -> None:
+def test_old_failures_leave_the_window(runtime: Runtime) -> None:
     keys = _keys(runtime)
     with runtime.sessions() as session:
         throttle.record_failure(session, policy=POLICY, keys=keys, now=NOW)
@@ -79,7 +80,7 @@ def test_old_failures_leave_the_window(runtime) -> None:
         assert throttle.record_failure(session, policy=POLICY, keys=keys, now=later) is None
 
 
-def test_success_clears_the_account_but_not_the_address(runtime) -> None:
+def test_success_clears_the_account_but_not_the_address(runtime: Runtime) -> None:
     keys = _keys(runtime)
     with runtime.sessions() as session:
         throttle.record_failure(session, policy=POLICY, keys=keys, now=NOW)
@@ -91,7 +92,7 @@ def test_success_clears_the_account_but_not_the_address(runtime) -> None:
     assert scopes == {"address"}
 
 
-def test_a_failure_counted_while_a_login_succeeds_stays_counted(runtime) -> None:
+def test_a_failure_counted_while_a_login_succeeds_stays_counted(runtime: Runtime) -> None:
     """The login read no account counter before its password check; a failure counted
     meanwhile (another request guessing) is not forgotten by the login's success."""
     keys = _keys(runtime)
@@ -105,7 +106,7 @@ def test_a_failure_counted_while_a_login_succeeds_stays_counted(runtime) -> None
     assert scopes == {"account", "address"}
 
 
-def test_keys_are_digests_not_usernames_or_addresses(runtime) -> None:
+def test_keys_are_digests_not_usernames_or_addresses(runtime: Runtime) -> None:
     keys = _keys(runtime, account="username:11010519491231002X", address="203.0.113.5")
     assert "11010519491231002X" not in keys.account
     assert keys.address is not None

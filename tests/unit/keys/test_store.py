@@ -6,11 +6,12 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from joserfc import jws, jwt
-from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
+from joserfc.jwk import ECKey, KeySet, KeySetSerialization, OKPKey, RSAKey
 from sqlalchemy import select
 
 from keys import AesGcmKeyWrapper, KeyStore, MasterSecret, NoActiveKey, SigningKey, UnknownKey
@@ -70,7 +71,7 @@ def test_the_software_wrapper_conforms_to_the_protocol(runtime: Runtime) -> None
     ("alg", "key_type"), [("RS256", RSAKey), ("ES256", ECKey), ("Ed25519", OKPKey)]
 )
 def test_generated_keys_have_the_right_type_size_and_thumbprint_kid(
-    runtime: Runtime, store: KeyStore, alg: str, key_type: type
+    runtime: Runtime, store: KeyStore, alg: str, key_type: type[RSAKey | ECKey | OKPKey]
 ) -> None:
     with runtime.transaction() as session:
         store.ensure(session, owner="agency:test", alg=alg)
@@ -145,7 +146,7 @@ def test_signatures_verify_with_the_published_jwks_across_rotation(
         token_before = store.signer(session, owner="o", alg="ES256").sign_jwt({"n": 1})
         store.rotate(session, owner="o", alg="ES256", retain_for=DAY)
         token_after = store.signer(session, owner="o", alg="ES256").sign_jwt({"n": 2})
-        keyset = KeySet.import_key_set(store.jwks(session, owner="o"))
+        keyset = KeySet.import_key_set(cast(KeySetSerialization, store.jwks(session, owner="o")))
     for token, n in ((token_before, 1), (token_after, 2)):
         decoded = jwt.decode(token, keyset, algorithms=["ES256"])
         assert decoded.claims["n"] == n
@@ -165,7 +166,7 @@ def test_compact_serializations_verify_independently(
     with runtime.transaction() as session:
         store.ensure(session, owner="o", alg=alg)
         signer = store.signer(session, owner="o", alg=alg)
-        keyset = KeySet.import_key_set(store.jwks(session, owner="o"))
+        keyset = KeySet.import_key_set(cast(KeySetSerialization, store.jwks(session, owner="o")))
     claims = {"sub": "张三", "n": 2**40, "nested": {"a": [1, "b", None]}}
     first = signer.sign_jwt(claims, header={"typ": "at+jwt"})
     again = signer.sign_jwt({"n": 3}, header={"typ": "at+jwt"})  # the kept encoded header

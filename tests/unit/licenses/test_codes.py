@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from gbcodes.regions import provinces
 from licenses.codes import (
     InvalidCreditCode,
     InvalidIdNumber,
     InvalidRegionCode,
     is_credit_code,
-    provinces,
     validate_credit_code,
     validate_id_number,
     validate_region_code,

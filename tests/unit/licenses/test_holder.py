@@ -91,7 +91,7 @@ def test_a_device_held_key_replaces_the_server_key(runtime: Runtime) -> None:
     make_agency(runtime, who=JILIN, types=(ID_CARD,))
     registry = registry_for(runtime)
     device: HolderKey = DeviceHeldKey()
-    body = {
+    body: dict[str, Any] = {
         "type": ID_CARD,
         "holder": {"id_number": HOLDER_ID, "name": "张三"},
         "fields": example_fields(runtime, ID_CARD),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jws
 from joserfc.jwk import ECKey
 from joserfc.jws import JWSRegistry
@@ -13,6 +15,7 @@ from joserfc.jws import JWSRegistry
 from licenses.errors import InvalidSignature, MalformedPresentation
 from licenses.jose import (
     ALGORITHMS,
+    UnverifiedJWS,
     b64url_decode,
     b64url_encode,
     import_public_jwk,
@@ -23,7 +26,7 @@ from licenses.jose import (
 
 
 @pytest.mark.parametrize("size", range(40))
-def test_b64url_round_trip(size):
+def test_b64url_round_trip(size: int) -> None:
     data = os.urandom(size)
     text = b64url_encode(data)
     assert text == base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -31,7 +34,7 @@ def test_b64url_round_trip(size):
 
 
 @pytest.mark.parametrize("text", ["QQ==", "Q", "a+b/", "ab cd", "ab\n", "éé", "=", "a.b"])
-def test_b64url_decode_refuses_anything_else(text):
+def test_b64url_decode_refuses_anything_else(text: str) -> None:
     with pytest.raises(ValueError, match="base64url"):
         b64url_decode(text)
 
@@ -41,11 +44,11 @@ def key() -> ECKey:
     return ECKey.generate_key("P-256")
 
 
-def _token(key: ECKey, header: dict, payload: bytes = b'{"a":1}') -> str:
+def _token(key: ECKey, header: dict[str, Any], payload: bytes = b'{"a":1}') -> str:
     return jws.serialize_compact({"alg": "ES256", **header}, payload, key)
 
 
-def _read(token: str):
+def _read(token: str) -> UnverifiedJWS:
     return read_compact(token, error=MalformedPresentation, what="JWT")
 
 
@@ -56,7 +59,7 @@ def _signed(key: ECKey, header: bytes, payload: bytes = b'{"a":1}') -> str:
     return f"{signing_input}.{b64url_encode(signature)}"
 
 
-def _verify(key: ECKey, token: str) -> dict:
+def _verify(key: ECKey, token: str) -> dict[str, Any]:
     return verify_compact(
         _read(token),
         public_jwk=key.as_dict(private=False),
@@ -66,7 +69,7 @@ def _verify(key: ECKey, token: str) -> dict:
     )
 
 
-def test_read_compact_then_verify(key):
+def test_read_compact_then_verify(key: ECKey) -> None:
     unverified = _read(_token(key, {"typ": "x"}))
     assert unverified.unverified_header == {"alg": "ES256", "typ": "x"}
     claims = verify_compact(
@@ -79,7 +82,7 @@ def test_read_compact_then_verify(key):
     assert claims == {"a": 1}
 
 
-def test_a_tampered_or_undecodable_signature_does_not_verify(key):
+def test_a_tampered_or_undecodable_signature_does_not_verify(key: ECKey) -> None:
     token = _token(key, {})
     head, payload, _ = token.split(".")
     other = _token(key, {}, b'{"a":2}').split(".")[2]
@@ -88,13 +91,13 @@ def test_a_tampered_or_undecodable_signature_does_not_verify(key):
             _verify(key, forged)
 
 
-def test_unknown_critical_header_does_not_verify(key):
+def test_unknown_critical_header_does_not_verify(key: ECKey) -> None:
     # joserfc will not sign such a header: sign the bytes directly.
     with pytest.raises(InvalidSignature, match="does not verify"):
         _verify(key, _signed(key, b'{"alg":"ES256","crit":["urn:x"],"urn:x":1}'))
 
 
-def test_read_compact_refuses_malformed_parts(key):
+def test_read_compact_refuses_malformed_parts(key: ECKey) -> None:
     token = _token(key, {})
     head, payload, signature = token.split(".")
     no_alg = b64url_encode(b'{"typ":"x"}')
@@ -113,14 +116,14 @@ def test_read_compact_refuses_malformed_parts(key):
             _read(bad)
 
 
-def test_read_json_is_strict():
+def test_read_json_is_strict() -> None:
     assert read_json(b'{"a":[1,"\xe5\xbc\xa0"]}') == {"a": [1, "张"]}
     for bad in (b"NaN", b'["\\ud800"]', b"\xef\xbb\xbf[1]", b"\xff"):
         with pytest.raises(ValueError, match=r"\w"):
             read_json(bad)
 
 
-def test_imported_keys_are_cached_by_value_and_private_keys_refused(key):
+def test_imported_keys_are_cached_by_value_and_private_keys_refused(key: ECKey) -> None:
     public = key.as_dict(private=False)
     assert import_public_jwk(dict(public)) is import_public_jwk(dict(reversed(public.items())))
     with pytest.raises(ValueError, match="private"):
@@ -129,7 +132,7 @@ def test_imported_keys_are_cached_by_value_and_private_keys_refused(key):
     assert import_public_jwk(with_list) is import_public_jwk(dict(with_list))
 
 
-def test_a_header_that_passed_does_not_let_a_lookalike_pass(key):
+def test_a_header_that_passed_does_not_let_a_lookalike_pass(key: ECKey) -> None:
     """Headers that passed joserfc's check are remembered; a header with the same members
     but a value of another type (1 for "1", true for "true"), or with a member joserfc does
     not support, is checked afresh and refused, every time."""
@@ -153,7 +156,9 @@ def test_a_header_that_passed_does_not_let_a_lookalike_pass(key):
         ("signature", "Signature of exceeds 1024 bytes"),
     ],
 )
-def test_parts_over_joserfcs_limits_are_refused_with_its_reason(key, part, message):
+def test_parts_over_joserfcs_limits_are_refused_with_its_reason(
+    key: ECKey, part: str, message: str
+) -> None:
     head, payload, signature = _token(key, {}).split(".")
     parts = {"header": head, "payload": payload, "signature": signature}
     padding = {"header": b'"x":"' + b"y" * 600 + b'"', "payload": b"z" * 96_400}
@@ -168,7 +173,7 @@ def test_parts_over_joserfcs_limits_are_refused_with_its_reason(key, part, messa
 
 
 @pytest.mark.parametrize("crit", ["1.5", "[]", "[1]", '["urn:x",{}]', '"urn:x"', "null"])
-def test_a_crit_that_is_not_a_list_of_names_does_not_verify(key, crit):
+def test_a_crit_that_is_not_a_list_of_names_does_not_verify(key: ECKey, crit: str) -> None:
     """RFC 7515 §4.1.11: a non-empty array of names. joserfc iterated other shapes and
     raised TypeError: a 500 from the verify API, for a header anyone can write."""
     header = b'{"alg":"ES256","crit":' + crit.encode() + b',"urn:x":"1"}'
@@ -177,7 +182,7 @@ def test_a_crit_that_is_not_a_list_of_names_does_not_verify(key, crit):
 
 
 @pytest.mark.parametrize("crv", ["P-999", "EC", "Ed25519"])
-def test_a_jwk_on_a_curve_joserfc_does_not_know_is_unusable(key, crv):
+def test_a_jwk_on_a_curve_joserfc_does_not_know_is_unusable(key: ECKey, crv: str) -> None:
     public = {**key.as_dict(private=False), "crv": crv}
     with pytest.raises(ValueError, match=f"does not know: '{crv}'"):
         import_public_jwk(public)
@@ -201,7 +206,7 @@ def test_a_jwk_on_a_curve_joserfc_does_not_know_is_unusable(key, crv):
         )
 
 
-def _joserfc_outcome(jwk: dict) -> object:
+def _joserfc_outcome(jwk: dict[str, Any]) -> object:
     """What joserfc's own import makes of ``jwk``: the public numbers, or the error."""
     from joserfc.jwk import JWKRegistry
 
@@ -209,10 +214,12 @@ def _joserfc_outcome(jwk: dict) -> object:
         imported = JWKRegistry.import_key(dict(jwk))
     except Exception as exc:  # joserfc raises several types for bad keys
         return type(exc)
-    return imported.public_key.public_numbers(), imported.dict_value
+    public_key = imported.public_key
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    return public_key.public_numbers(), imported.dict_value
 
 
-def _our_outcome(jwk: dict) -> object:
+def _our_outcome(jwk: dict[str, Any]) -> object:
     import licenses.jose
 
     licenses.jose._import_public_jwk.cache_clear()
@@ -220,18 +227,20 @@ def _our_outcome(jwk: dict) -> object:
         imported = import_public_jwk(dict(jwk))
     except Exception as exc:
         return type(exc)
-    return imported.public_key.public_numbers(), imported.dict_value
+    public_key = imported.public_key
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    return public_key.public_numbers(), imported.dict_value
 
 
-def _odd_p256_keys() -> list[dict]:
+def _odd_p256_keys() -> list[dict[str, Any]]:
     """P-256 public JWKs of every shape near the usual one (RFC 7518 §6.2.1)."""
-    keys = []
+    keys: list[dict[str, Any]] = []
     for _ in range(40):  # each size of leading zero bytes is rare: try many keys
         public = ECKey.generate_key("P-256").as_dict(private=False)
         keys.append(public)
         keys.append({**public, "kid": "k", "use": "sig", "alg": "ES256"})
     usual = keys[0]
-    x = usual["x"]
+    x: str = usual["x"]
     off_curve = b64url_encode(bytes(31) + b"\x01")
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     #: the same 32 bytes with one of the last character's two unused bits set
@@ -254,14 +263,14 @@ def _odd_p256_keys() -> list[dict]:
     return keys
 
 
-def test_p256_keys_import_exactly_as_joserfc_imports_them():
+def test_p256_keys_import_exactly_as_joserfc_imports_them() -> None:
     """The P-256 path (licenses.jose._p256_public) makes the same key as joserfc's
     import, with the same members, and refuses what joserfc refuses."""
     for jwk in _odd_p256_keys():
         assert _our_outcome(jwk) == _joserfc_outcome(jwk), jwk
 
 
-def test_a_holder_key_is_checked_to_be_on_the_curve():
+def test_a_holder_key_is_checked_to_be_on_the_curve() -> None:
     off_curve = {**ECKey.generate_key("P-256").as_dict(private=False)}
     off_curve["y"] = b64url_encode(bytes(31) + b"\x07")
     with pytest.raises(ValueError, match="not on the curve"):

@@ -9,6 +9,7 @@ import json
 import random
 import re
 import zlib
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from licenses.qr import (
     encode_online,
     is_offline_payload,
 )
-from tests.support.credentials import AUDIENCE, NONCE, NOW, make_world
+from tests.support.credentials import AUDIENCE, NONCE, NOW, CredentialWorld, make_world
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "qr-format.md"
 QR_ALPHANUMERIC = re.compile(r"[0-9A-Z $%*+\-./:]*")
@@ -69,7 +70,7 @@ def json_b64(value: object) -> str:
         (b"\xff\xff", "FGW"),  # the largest triplet, 65535
     ],
 )
-def test_base45_rfc9285_examples(data, text):
+def test_base45_rfc9285_examples(data: bytes, text: str) -> None:
     assert b45encode(data) == text
     assert b45decode(text) == data
 
@@ -85,18 +86,18 @@ def test_base45_rfc9285_examples(data, text):
         ("A", "3k + 1"),
     ],
 )
-def test_base45_rejects_invalid_text(text, reason):
+def test_base45_rejects_invalid_text(text: str, reason: str) -> None:
     with pytest.raises(Base45Error, match=re.escape(reason)):
         b45decode(text)
 
 
-def test_base45_round_trips_every_byte_pair():
+def test_base45_round_trips_every_byte_pair() -> None:
     data = bytes(range(256)) + bytes(reversed(range(256)))
     assert b45decode(b45encode(data)) == data
     assert b45decode(b45encode(data[:-1])) == data[:-1]
 
 
-def test_base45_text_never_ends_in_a_space():
+def test_base45_text_never_ends_in_a_space() -> None:
     """docs/qr-format.md §2: trimming a scanned payload is harmless."""
     last = {b45encode(n.to_bytes(2, "big"))[-1] for n in range(65536)}
     last |= {b45encode(bytes([n]))[-1] for n in range(256)}
@@ -146,7 +147,7 @@ def raw_presentation(*segments: bytes, disclosures: list[bytes], kb: bool) -> st
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CredentialWorld]:
     built = make_world(tmp_path_factory.mktemp("qr"))
     yield built
     built.runtime.close()
@@ -156,7 +157,7 @@ def world(tmp_path_factory):
 
 
 @pytest.mark.parametrize("seed", range(40))
-def test_synthetic_presentations_round_trip_byte_for_byte(seed):
+def test_synthetic_presentations_round_trip_byte_for_byte(seed: int) -> None:
     rng = random.Random(seed)
     presentation = synthetic_presentation(
         rng, disclosures=rng.choice([0, 1, 2, 5, 14]), key_binding=seed % 2 == 0
@@ -167,7 +168,7 @@ def test_synthetic_presentations_round_trip_byte_for_byte(seed):
     assert decode_offline(text) == presentation
 
 
-def test_real_presentations_round_trip_and_still_verify(world):
+def test_real_presentations_round_trip_and_still_verify(world: CredentialWorld) -> None:
     credential = world.issue().credential
     cases = [
         world.present(credential),
@@ -210,19 +211,21 @@ def test_real_presentations_round_trip_and_still_verify(world):
         ((b'{"k":"' + b"Q" * 43 + b'"}', b'{"x":"' + b"Q" * 43 + b'"}', b"s"), [], False),
     ],
 )
-def test_unusual_bytes_round_trip(segments, disclosures, kb):
+def test_unusual_bytes_round_trip(
+    segments: tuple[bytes, ...], disclosures: list[bytes], kb: bool
+) -> None:
     kb_segments = (b'{"typ":"kb+jwt"}', b'{"sd_hash":"x"}', b"sig") if kb else ()
     presentation = raw_presentation(*segments, *kb_segments, disclosures=disclosures, kb=kb)
     assert decode_offline(encode_offline(presentation)) == presentation
 
 
-def test_more_disclosures_than_digest_references_round_trip():
+def test_more_disclosures_than_digest_references_round_trip() -> None:
     rng = random.Random(7)
     presentation = synthetic_presentation(rng, disclosures=300, key_binding=True)
     assert decode_offline(encode_offline(presentation)) == presentation
 
 
-def test_a_disclosure_that_holds_the_digest_of_a_later_one_round_trips():
+def test_a_disclosure_that_holds_the_digest_of_a_later_one_round_trips() -> None:
     later = json_b64(["c2FsdHNhbHRzYWx0c2FsdA", "b", 2])
     first = json_b64(["c2FsdHNhbHRzYWx0c2FsdB", "a", {"_sd": [digest(later)]}])
     presentation = raw_presentation(
@@ -235,7 +238,7 @@ def test_a_disclosure_that_holds_the_digest_of_a_later_one_round_trips():
     assert decode_offline(encode_offline(presentation)) == presentation
 
 
-def test_derived_values_are_not_carried(world):
+def test_derived_values_are_not_carried(world: CredentialWorld) -> None:
     """Digests of the carried disclosures and the KB-JWT's sd_hash are rebuilt, not sent."""
     credential = world.issue().credential
     presentation = world.present(credential)
@@ -250,7 +253,7 @@ def test_derived_values_are_not_carried(world):
     assert b"\x01\xf0" in frame
 
 
-def test_encoding_is_deterministic(world):
+def test_encoding_is_deterministic(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential)
     assert encode_offline(presentation) == encode_offline(presentation)
 
@@ -273,7 +276,7 @@ def test_encoding_is_deterministic(world):
         ("e30.e30.c2ln~张三~", "ASCII"),
     ],
 )
-def test_encoder_refuses_what_it_cannot_reproduce(presentation, reason):
+def test_encoder_refuses_what_it_cannot_reproduce(presentation: str, reason: str) -> None:
     with pytest.raises(PresentationNotEncodable, match=re.escape(reason)):
         encode_offline(presentation)
 
@@ -299,7 +302,7 @@ def segment(data: bytes) -> bytes:
     return varint(len(data)) + data
 
 
-def test_a_frame_written_from_the_spec_decodes():
+def test_a_frame_written_from_the_spec_decodes() -> None:
     """An independent writer of docs/qr-format.md §3-§4 (not the module's encoder)."""
     disclosure = b'["c2FsdA","holder_name","\xe5\xbc\xa0\xe4\xb8\x89"]'
     salt = bytes(range(16))
@@ -344,13 +347,13 @@ def test_a_frame_written_from_the_spec_decodes():
         ("GW1:" + b45encode(b"not a zlib stream"), InvalidQrCompression),
     ],
 )
-def test_decoding_failures_have_one_class_each(text, error):
+def test_decoding_failures_have_one_class_each(text: str, error: type[Exception]) -> None:
     with pytest.raises(error) as caught:
         decode_offline(text)
     assert isinstance(caught.value, QrFormatError)
 
 
-def test_compression_failures(world):
+def test_compression_failures(world: CredentialWorld) -> None:
     good = b45decode(encode_offline(world.present(world.issue().credential))[4:])
     assert decode_offline("GW1:" + b45encode(good))
     for broken, reason in [(good[:-5], "incomplete"), (good + b"\x00", "1 bytes follow")]:
@@ -385,7 +388,7 @@ JWT_TEXT = segment(b"{}") + segment(b"{}")
         (b"\x00\x00" + segment(b"{}") + segment(b'"\x01\xf1\x10"') + segment(b"s"), "byte pool"),
     ],
 )
-def test_truncated_frames(frame, reason):
+def test_truncated_frames(frame: bytes, reason: str) -> None:
     with pytest.raises(TruncatedQrFrame, match=reason):
         decode_offline(gw1(frame))
 
@@ -409,12 +412,12 @@ def test_truncated_frames(frame, reason):
         (b"\x00\x01" + segment(b"\x01\x00") + JWT_TEXT + segment(b"s"), "disclosure 1"),
     ],
 )
-def test_malformed_frames(frame, reason):
+def test_malformed_frames(frame: bytes, reason: str) -> None:
     with pytest.raises(MalformedQrFrame, match=reason):
         decode_offline(gw1(frame))
 
 
-def test_every_error_class_has_its_own_code():
+def test_every_error_class_has_its_own_code() -> None:
     classes = [
         UnknownQrPrefix,
         UnsupportedQrVersion,
@@ -427,7 +430,7 @@ def test_every_error_class_has_its_own_code():
     assert len({c.code for c in classes}) == len(classes)
 
 
-def test_offline_payload_detection():
+def test_offline_payload_detection() -> None:
     assert is_offline_payload("GW1:ABC")
     assert is_offline_payload("GW2:ABC")
     assert not is_offline_payload("https://gov.example/p/GW1:")
@@ -437,7 +440,7 @@ def test_offline_payload_detection():
 # -- the online link -----------------------------------------------------------------------------
 
 
-def test_online_qr_is_the_url_itself():
+def test_online_qr_is_the_url_itself() -> None:
     url = "https://gov.example/p/3Jk9_x"
     assert encode_online(url) == url
 
@@ -446,7 +449,7 @@ def test_online_qr_is_the_url_itself():
     "url",
     ["/p/abc", "ftp://gov.example/p", "https:///p", "https://gov.example/p q", "javascript:x"],
 )
-def test_online_qr_refuses_what_is_not_an_absolute_http_url(url):
+def test_online_qr_refuses_what_is_not_an_absolute_http_url(url: str) -> None:
     with pytest.raises(InvalidOnlineUrl):
         encode_online(url)
 
@@ -454,18 +457,24 @@ def test_online_qr_refuses_what_is_not_an_absolute_http_url(url):
 # -- the format document is the code ------------------------------------------------------------
 
 
-def test_the_format_document_states_the_dictionary_the_code_uses():
+def test_the_format_document_states_the_dictionary_the_code_uses() -> None:
     text = DOC.read_text(encoding="utf-8")
     assert hashlib.sha256(GW1_DICTIONARY).hexdigest() in text
     assert f"{zlib.adler32(GW1_DICTIONARY):08x}" in text.lower()
     assert f"{len(GW1_DICTIONARY)} bytes" in text
 
 
-def test_the_worked_example_in_the_format_document_decodes():
+def test_the_worked_example_in_the_format_document_decodes() -> None:
     text = DOC.read_text(encoding="utf-8")
-    presentation = re.search(r"```text presentation\n(.+?)\n```", text, re.S).group(1)
-    payload = re.search(r"```text gw1\n(.+?)\n```", text, re.S).group(1)
-    frame_hex = re.search(r"```text frame-hex\n(.+?)\n```", text, re.S).group(1)
+    presentation_match = re.search(r"```text presentation\n(.+?)\n```", text, re.S)
+    assert presentation_match is not None
+    presentation = presentation_match.group(1)
+    payload_match = re.search(r"```text gw1\n(.+?)\n```", text, re.S)
+    assert payload_match is not None
+    payload = payload_match.group(1)
+    frame_hex_match = re.search(r"```text frame-hex\n(.+?)\n```", text, re.S)
+    assert frame_hex_match is not None
+    frame_hex = frame_hex_match.group(1)
     assert decode_offline(payload) == presentation
     assert encode_offline(presentation) == payload
     inflated = zlib.decompressobj(zdict=GW1_DICTIONARY).decompress(b45decode(payload[4:]))

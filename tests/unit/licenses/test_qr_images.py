@@ -10,6 +10,7 @@ import secrets
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from licenses.qr_images import (
     render_png,
     render_svg,
 )
-from tests.support.credentials import make_world
+from tests.support.credentials import CredentialWorld, make_world
 from tests.support.qr_reading import read_qr_codes
 
 #: Five top-level directory fields: what a counter typically asks to see.
@@ -47,14 +48,14 @@ process.stdin.on("end", () => {
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CredentialWorld]:
     built = make_world(tmp_path_factory.mktemp("qr-images"))
     yield built
     built.runtime.close()
 
 
 @pytest.fixture(scope="module")
-def typical(world):
+def typical(world: CredentialWorld) -> str:
     """An SD-JWT VC signed ES256 by an agency key from the KeyStore: 14 selectively
     disclosable claims (tests/support/credentials.py), five disclosed, a KB-JWT signed by
     the holder's KeyStore key, with a 128-bit nonce."""
@@ -91,29 +92,31 @@ def rasterise_svg(content: bytes, *, scale: int = 4) -> Image.Image:
     return image
 
 
-def test_typical_license_fits_version_25_at_level_m(typical):
+def test_typical_license_fits_version_25_at_level_m(typical: str) -> None:
     payload = encode_offline(typical)
     image = render_png(payload)
     assert image.error_correction == "M"
     assert image.version <= 25, f"{len(payload)} characters need version {image.version}"
     barcode = read_png(image.content)
     assert barcode.text == payload
-    assert barcode.extra["Version"] == str(image.version)  # the independent decoder agrees
-    assert barcode.extra["ECLevel"] == "M"
+    # zxing-cpp's stub types Barcode.extra as object; it is a dict of strings.
+    assert barcode.extra["Version"] == str(image.version)  # type: ignore[index]
+    assert barcode.extra["ECLevel"] == "M"  # type: ignore[index]
     assert decode_offline(barcode.text) == typical
 
 
-def test_offline_payload_is_one_alphanumeric_segment(typical):
+def test_offline_payload_is_one_alphanumeric_segment(typical: str) -> None:
     payload = encode_offline(typical)
     image = render_png(payload)
     assert image.mode == "alphanumeric"
     # Independently of the renderer's word: the same text in byte mode needs a larger symbol,
     # and the decoder read the version that only alphanumeric mode reaches.
     byte_mode = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M)
-    byte_mode.add_data(QRData(payload, mode=MODE_8BIT_BYTE), optimize=0)
+    # types-qrcode declares MODE_8BIT_BYTE as Final[int], not the Literal[4] QRData takes.
+    byte_mode.add_data(QRData(payload, mode=MODE_8BIT_BYTE), optimize=0)  # type: ignore[call-overload]
     byte_mode.make(fit=True)
     assert byte_mode.version > image.version
-    assert read_png(image.content).extra["Version"] == str(image.version)
+    assert read_png(image.content).extra["Version"] == str(image.version)  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
@@ -125,7 +128,9 @@ def test_offline_payload_is_one_alphanumeric_segment(typical):
         ("fields",),
     ],
 )
-def test_png_read_back_by_zxing_equals_the_payload(world, disclose):
+def test_png_read_back_by_zxing_equals_the_payload(
+    world: CredentialWorld, disclose: tuple[str, ...]
+) -> None:
     presentation = world.present(world.issue().credential, disclose=disclose)
     payload = encode_offline(presentation)
     image = render_png(payload, box_size=4)
@@ -135,7 +140,7 @@ def test_png_read_back_by_zxing_equals_the_payload(world, disclose):
     assert decode_offline(barcode.text) == presentation
 
 
-def test_svg_is_well_formed_and_reads_back(typical):
+def test_svg_is_well_formed_and_reads_back(typical: str) -> None:
     payload = encode_offline(typical)
     image = render_svg(payload)
     assert image.media_type == "image/svg+xml"
@@ -147,7 +152,7 @@ def test_svg_is_well_formed_and_reads_back(typical):
     assert zxing_read(raster).text == payload
 
 
-def test_online_link_is_byte_mode_and_reads_back():
+def test_online_link_is_byte_mode_and_reads_back() -> None:
     url = "https://gov.example/p/Xk3_9aQz"
     png = render_png(url)
     assert png.mode == "byte"
@@ -157,20 +162,20 @@ def test_online_link_is_byte_mode_and_reads_back():
     assert zxing_read(rasterise_svg(svg.content)).text == url
 
 
-def test_a_payload_too_large_for_any_version_is_refused():
+def test_a_payload_too_large_for_any_version_is_refused() -> None:
     with pytest.raises(QrPayloadTooLarge, match="version 40"):
         render_png("GW1:" + "A" * 4000)
     with pytest.raises(QrPayloadTooLarge):
         render_svg("https://gov.example/" + "a" * 3000)
 
 
-def test_an_offline_payload_outside_the_alphanumeric_set_is_refused():
+def test_an_offline_payload_outside_the_alphanumeric_set_is_refused() -> None:
     with pytest.raises(QrPayloadNotAlphanumeric):
         render_png("GW1:abc")
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-def test_the_vendored_jsqr_of_the_verifier_page_reads_the_offline_qr(typical):
+def test_the_vendored_jsqr_of_the_verifier_page_reads_the_offline_qr(typical: str) -> None:
     payload = encode_offline(typical)
     image = Image.open(io.BytesIO(render_png(payload, box_size=4).content)).convert("RGBA")
     result = subprocess.run(

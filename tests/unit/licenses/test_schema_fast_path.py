@@ -16,6 +16,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from licenses import catalogue
+from licenses.models import LicenseType
 from licenses.schema_fast_path import FastPath, fast_path_for
 
 SHIPPED = catalogue.read_catalogue()
@@ -178,7 +179,7 @@ def test_numeric_bounds_and_item_counts_agree_at_their_edges() -> None:
 
 def test_validate_fields_still_explains_what_the_fast_path_refuses() -> None:
     entry = next(e for e in SHIPPED if e.code == "11100000000013338W011")
-    row = catalogue.LicenseType(
+    row = LicenseType(
         code=entry.code,
         name_zh=entry.name_zh,
         name_en=entry.name_en,

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from joserfc import jws
@@ -29,7 +30,7 @@ from licenses.errors import (
     UnsupportedDigestAlgorithm,
 )
 from licenses.jose import b64url_decode, b64url_encode
-from licenses.sdjwt import Disclosure, disclosed_claims, parse_presentation
+from licenses.sdjwt import Disclosure, VerifiedPresentation, disclosed_claims, parse_presentation
 from licenses.statuslist import status_claim
 from tests.support.credentials import (
     AUDIENCE,
@@ -37,6 +38,7 @@ from tests.support.credentials import (
     NONCE,
     NOW,
     STATUS_URI,
+    CredentialWorld,
     subject_claims,
     world_fixture,
 )
@@ -44,8 +46,9 @@ from tests.support.credentials import (
 world = world_fixture("sdjwt")
 
 
-def _segment(jwt: str, index: int) -> dict:
-    return json.loads(b64url_decode(jwt.split(".")[index]))
+def _segment(jwt: str, index: int) -> dict[str, Any]:
+    segment: dict[str, Any] = json.loads(b64url_decode(jwt.split(".")[index]))
+    return segment
 
 
 def _sha256_b64(text: str) -> str:
@@ -55,7 +58,7 @@ def _sha256_b64(text: str) -> str:
 # -- issuer ------------------------------------------------------------------------------------
 
 
-def test_issued_credential_shape(world):
+def test_issued_credential_shape(world: CredentialWorld) -> None:
     issued = world.issue()
     header = _segment(issued.issuer_jwt, 0)
     payload = _segment(issued.issuer_jwt, 1)
@@ -76,7 +79,9 @@ def test_issued_credential_shape(world):
     assert len(payload["_sd"]) == len(subject_claims())
 
 
-def test_every_subject_claim_is_a_disclosure_nested_objects_recursively(world):
+def test_every_subject_claim_is_a_disclosure_nested_objects_recursively(
+    world: CredentialWorld,
+) -> None:
     issued = world.issue()
     names = [d.name for d in issued.disclosures]
     # 14 top-level claims, 4 properties of "fields", 2 of "fields.address".
@@ -88,7 +93,7 @@ def test_every_subject_claim_is_a_disclosure_nested_objects_recursively(world):
     assert len(fields.value["_sd"]) == 4
 
 
-def test_disclosures_follow_rfc9901_encoding_and_salt_size(world):
+def test_disclosures_follow_rfc9901_encoding_and_salt_size(world: CredentialWorld) -> None:
     for disclosure in world.issue().disclosures:
         array = json.loads(b64url_decode(disclosure.encoded))
         assert array == [disclosure.salt, disclosure.name, disclosure.value]
@@ -96,12 +101,12 @@ def test_disclosures_follow_rfc9901_encoding_and_salt_size(world):
         assert disclosure.digest == _sha256_b64(disclosure.encoded)
 
 
-def test_salts_are_fresh_for_every_issuance(world):
+def test_salts_are_fresh_for_every_issuance(world: CredentialWorld) -> None:
     first, second = world.issue(), world.issue()
     assert {d.salt for d in first.disclosures}.isdisjoint(d.salt for d in second.disclosures)
 
 
-def test_decoy_digests_pad_every_sd_array(world):
+def test_decoy_digests_pad_every_sd_array(world: CredentialWorld) -> None:
     issued = world.issue(decoys=3)
     payload = _segment(issued.issuer_jwt, 1)
     assert len(payload["_sd"]) == len(subject_claims()) + 3
@@ -119,21 +124,23 @@ def test_decoy_digests_pad_every_sd_array(world):
 
 
 @pytest.mark.parametrize("name", ["iss", "nbf", "exp", "iat", "cnf", "vct", "status", "_sd"])
-def test_registered_claims_cannot_be_passed_as_subject_claims(world, name):
+def test_registered_claims_cannot_be_passed_as_subject_claims(
+    world: CredentialWorld, name: str
+) -> None:
     with pytest.raises(ReservedClaimName):
         world.issue(claims={**subject_claims(), name: "x"})
 
 
-def test_reserved_digest_names_are_refused_anywhere(world):
+def test_reserved_digest_names_are_refused_anywhere(world: CredentialWorld) -> None:
     with pytest.raises(ReservedClaimName):
         world.issue(claims={"fields": {"inner": {"...": 1}}})
     with pytest.raises(ReservedClaimName):
         world.issue(claims={"tags": [{"_sd": []}]})
 
 
-def test_issuer_refuses_bad_inputs(world):
+def test_issuer_refuses_bad_inputs(world: CredentialWorld) -> None:
     signer = world.signer("agency:a")
-    common = {
+    common: dict[str, Any] = {
         "signer": signer,
         "iss": "https://gov.example/agencies/x",
         "vct": BUSINESS_LICENSE,
@@ -166,19 +173,19 @@ def _disclosed_names(presentation: str) -> list[str]:
     return sorted(Disclosure.parse(d).name or "[]" for d in parsed.disclosures)
 
 
-def test_present_keeps_only_the_chosen_disclosures(world):
+def test_present_keeps_only_the_chosen_disclosures(world: CredentialWorld) -> None:
     issued = world.issue()
     presentation = world.present(issued.credential, disclose=["holder_name", "license_number"])
     assert _disclosed_names(presentation) == ["holder_name", "license_number"]
 
 
-def test_present_a_nested_claim_discloses_its_parents_only(world):
+def test_present_a_nested_claim_discloses_its_parents_only(world: CredentialWorld) -> None:
     issued = world.issue()
     presentation = world.present(issued.credential, disclose=["fields.address.city"])
     assert _disclosed_names(presentation) == ["address", "city", "fields"]
 
 
-def test_present_an_object_discloses_its_whole_subtree(world):
+def test_present_an_object_discloses_its_whole_subtree(world: CredentialWorld) -> None:
     issued = world.issue()
     presentation = world.present(issued.credential, disclose=["fields"])
     assert _disclosed_names(presentation) == [
@@ -187,12 +194,12 @@ def test_present_an_object_discloses_its_whole_subtree(world):
     ]  # fmt: skip
 
 
-def test_present_unknown_claim_is_refused(world):
+def test_present_unknown_claim_is_refused(world: CredentialWorld) -> None:
     with pytest.raises(UnknownClaim):
         world.present(world.issue().credential, disclose=["shoe_size"])
 
 
-def test_key_binding_jwt_follows_rfc9901_section_4_3(world):
+def test_key_binding_jwt_follows_rfc9901_section_4_3(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential, disclose=["holder_name"])
     sd_jwt, _, kb_jwt = presentation.rpartition("~")
     header, claims = _segment(kb_jwt, 0), _segment(kb_jwt, 1)
@@ -206,13 +213,13 @@ def test_key_binding_jwt_follows_rfc9901_section_4_3(world):
     }
 
 
-def test_presentation_without_holder_has_no_key_binding(world):
+def test_presentation_without_holder_has_no_key_binding(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential, holder=None)
     assert presentation.endswith("~")
     assert parse_presentation(presentation).key_binding_jwt is None
 
 
-def test_key_store_signer_is_a_holder_signer(world):
+def test_key_store_signer_is_a_holder_signer(world: CredentialWorld) -> None:
     assert isinstance(world.signer("holder:1"), Signer)
     assert isinstance(world.signer("holder:1"), sdjwt.HolderSigner)
 
@@ -226,14 +233,14 @@ class DeviceKey:
         self._key = ECKey.generate_key("P-256")
 
     @property
-    def public_jwk(self) -> dict:
+    def public_jwk(self) -> dict[str, Any]:
         return self._key.as_dict(private=False)
 
-    def sign_compact(self, *, header: dict, payload: bytes) -> str:
+    def sign_compact(self, *, header: dict[str, Any], payload: bytes) -> str:
         return jws.serialize_compact({**header, "alg": "ES256"}, payload, self._key)
 
 
-def test_a_device_held_key_can_bind_presentations(world):
+def test_a_device_held_key_can_bind_presentations(world: CredentialWorld) -> None:
     device = DeviceKey()
     assert isinstance(device, sdjwt.HolderSigner)
     issued = sdjwt.issue_credential(
@@ -258,14 +265,15 @@ def test_a_device_held_key_can_bind_presentations(world):
     )
     verified = _verify(world, presentation)
     assert verified.claims["holder_name"] == "张三"
+    assert verified.key_binding is not None
     assert verified.key_binding["nonce"] == NONCE
 
 
 # -- verifier ----------------------------------------------------------------------------------
 
 
-def _verify(world, presentation, **overrides):
-    options = {
+def _verify(world: CredentialWorld, presentation: str, **overrides: Any) -> VerifiedPresentation:
+    options: dict[str, Any] = {
         "issuer_jwk": world.public_jwk("agency:a"),
         "audience": AUDIENCE,
         "nonce": NONCE,
@@ -276,7 +284,7 @@ def _verify(world, presentation, **overrides):
     return sdjwt.verify(presentation, **{**options, **overrides})
 
 
-def test_verify_round_trip(world):
+def test_verify_round_trip(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential)
     verified = _verify(world, presentation)
     assert verified.claims["holder_name"] == "张三"
@@ -288,20 +296,20 @@ def test_verify_round_trip(world):
     assert verified.key_binding["aud"] == AUDIENCE
 
 
-def test_verify_with_the_wrong_issuer_key_fails(world):
+def test_verify_with_the_wrong_issuer_key_fails(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential)
     with pytest.raises(InvalidSignature):
         _verify(world, presentation, issuer_jwk=world.public_jwk("agency:b"))
 
 
-def test_verify_requires_key_binding_when_asked(world):
+def test_verify_requires_key_binding_when_asked(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential, holder=None)
     with pytest.raises(KeyBindingMissing):
         _verify(world, presentation)
     assert _verify(world, presentation, require_key_binding=False).key_binding is None
 
 
-def test_verify_key_binding_audience(world):
+def test_verify_key_binding_audience(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential, audience="https://other.example")
     with pytest.raises(KeyBindingAudienceMismatch):
         _verify(world, presentation)
@@ -316,16 +324,16 @@ def test_verify_key_binding_audience(world):
         ("!!!.e30.sig~", "well-formed"),
     ],
 )
-def test_parse_rejects_what_is_not_an_sd_jwt(text, fragment):
+def test_parse_rejects_what_is_not_an_sd_jwt(text: str, fragment: str) -> None:
     with pytest.raises(MalformedPresentation, match=fragment):
         parse_presentation(text)
 
 
-def test_parse_rejects_wrong_typ_none_alg_and_empty_disclosures(world):
+def test_parse_rejects_wrong_typ_none_alg_and_empty_disclosures(world: CredentialWorld) -> None:
     issued = world.issue()
     payload = issued.issuer_jwt.split(".")[1]
 
-    def forged(header: dict) -> str:
+    def forged(header: dict[str, Any]) -> str:
         return f"{b64url_encode(json.dumps(header).encode())}.{payload}.c2ln~"
 
     with pytest.raises(MalformedPresentation, match="typ"):
@@ -341,11 +349,11 @@ def test_parse_rejects_wrong_typ_none_alg_and_empty_disclosures(world):
 # -- RFC 9901 §7.1 digest processing, case by case ---------------------------------------------
 
 
-def _disclosure(name, value, salt=b"0123456789abcdef"):
+def _disclosure(name: str, value: Any, salt: bytes = b"0123456789abcdef") -> Disclosure:
     return Disclosure.create(salt=salt, name=name, value=value)
 
 
-def test_disclosed_claims_replaces_digests_and_drops_decoys():
+def test_disclosed_claims_replaces_digests_and_drops_decoys() -> None:
     a, b = _disclosure("a", 1), _disclosure("b", {"c": 2})
     payload = {"_sd": sorted([a.digest, b.digest, "decoy-digest"]), "_sd_alg": "sha-256", "x": 0}
     assert disclosed_claims(payload, [a.encoded]) == {"a": 1, "x": 0}
@@ -355,7 +363,7 @@ def test_disclosed_claims_replaces_digests_and_drops_decoys():
     assert disclosed_claims(nested, [a.encoded]) == {"o": {"a": 1, "_sd_alg": "x"}}
 
 
-def test_array_element_disclosures():
+def test_array_element_disclosures() -> None:
     element = Disclosure.create(salt=b"s" * 16, name=None, value="DE")
     payload = {"nationalities": [{"...": element.digest}, "FR"]}
     assert disclosed_claims(payload, [element.encoded]) == {"nationalities": ["DE", "FR"]}
@@ -367,45 +375,45 @@ def test_array_element_disclosures():
         disclosed_claims({"list": [{"...": named.digest}]}, [named.encoded])
 
 
-def test_duplicate_disclosure_is_rejected():
+def test_duplicate_disclosure_is_rejected() -> None:
     a = _disclosure("a", 1)
     with pytest.raises(DuplicateDisclosure):
         disclosed_claims({"_sd": [a.digest]}, [a.encoded, a.encoded])
 
 
-def test_duplicate_digest_is_rejected():
+def test_duplicate_digest_is_rejected() -> None:
     a = _disclosure("a", 1)
     with pytest.raises(DuplicateDigest):
         disclosed_claims({"_sd": [a.digest], "o": {"_sd": [a.digest]}}, [a.encoded])
 
 
-def test_unreferenced_disclosure_is_rejected():
+def test_unreferenced_disclosure_is_rejected() -> None:
     a, forged = _disclosure("a", 1), _disclosure("admin", True, salt=b"f" * 16)
     with pytest.raises(UnreferencedDisclosure, match="'admin'"):
         disclosed_claims({"_sd": [a.digest]}, [a.encoded, forged.encoded])
 
 
-def test_claim_name_collision_is_rejected():
+def test_claim_name_collision_is_rejected() -> None:
     a = _disclosure("a", 1)
     with pytest.raises(ClaimNameCollision):
         disclosed_claims({"_sd": [a.digest], "a": 0}, [a.encoded])
 
 
 @pytest.mark.parametrize("name", ["_sd", "..."])
-def test_reserved_disclosure_names_are_rejected(name):
+def test_reserved_disclosure_names_are_rejected(name: str) -> None:
     bad = _disclosure(name, 1)
     with pytest.raises(ReservedClaimName):
         disclosed_claims({"_sd": [bad.digest]}, [bad.encoded])
 
 
 @pytest.mark.parametrize("name", ["iss", "exp", "cnf", "vct", "status"])
-def test_vc_envelope_claims_must_not_be_disclosed(name):
+def test_vc_envelope_claims_must_not_be_disclosed(name: str) -> None:
     bad = _disclosure(name, "x")
     with pytest.raises(ReservedClaimName, match="must not be selectively disclosed"):
         disclosed_claims({"_sd": [bad.digest]}, [bad.encoded])
 
 
-def test_unsupported_digest_algorithm_is_rejected():
+def test_unsupported_digest_algorithm_is_rejected() -> None:
     with pytest.raises(UnsupportedDigestAlgorithm):
         disclosed_claims({"_sd_alg": "sha-512"}, [])
 
@@ -420,6 +428,6 @@ def test_unsupported_digest_algorithm_is_rejected():
         b64url_encode(b'["salt", 7, "value"]'),
     ],
 )
-def test_malformed_disclosures_are_rejected(encoded):
+def test_malformed_disclosures_are_rejected(encoded: str) -> None:
     with pytest.raises(InvalidDisclosure):
         Disclosure.parse(encoded)

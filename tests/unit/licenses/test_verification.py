@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from joserfc import jws
@@ -13,7 +16,13 @@ from joserfc.jwk import ECKey
 from licenses.jose import b64url_decode, b64url_encode
 from licenses.sdjwt import Disclosure, parse_presentation
 from licenses.statuslist import Status
-from licenses.verification import CHECKS, CachedStatusLists, StatusListSource, verify_presentation
+from licenses.verification import (
+    CHECKS,
+    CachedStatusLists,
+    StatusListSource,
+    VerificationResult,
+    verify_presentation,
+)
 from tests.support.credentials import (
     AGENCY_B_CODE,
     AUDIENCE,
@@ -28,12 +37,13 @@ from tests.support.credentials import (
     make_world,
     world_fixture,
 )
+from wallet_api.runtime import Runtime
 
 world = world_fixture("verification")
 
 
-def _verify(world, presentation, **overrides):
-    options = {
+def _verify(world: CredentialWorld, presentation: str, **overrides: Any) -> VerificationResult:
+    options: dict[str, Any] = {
         "trust_list": world.trust_list(),
         "status_lists": world.status_lists(),
         "audience": AUDIENCE,
@@ -45,19 +55,22 @@ def _verify(world, presentation, **overrides):
     return verify_presentation(presentation=presentation, **{**options, **overrides})
 
 
-def _outcomes(result) -> dict[str, str]:
+def _outcomes(result: VerificationResult) -> dict[str, str]:
     return {name: check.outcome.value for name, check in result.checks.items()}
 
 
-def _assert_failed(result, check: str, code: str, reason_fragment: str) -> None:
+def _assert_failed(result: VerificationResult, check: str, code: str, reason_fragment: str) -> None:
     assert result.valid is False
     failed = result.checks[check]
     assert failed.outcome == "failed", _outcomes(result)
     assert failed.code == code
+    assert failed.reason is not None
     assert reason_fragment in failed.reason
 
 
-def _resign(issuer_jwt: str, change, *, key, kid: str) -> str:
+def _resign(
+    issuer_jwt: str, change: Callable[[dict[str, Any]], object], *, key: ECKey, kid: str
+) -> str:
     """The issuer-signed JWT with its payload changed and signed by ``key`` as ``kid``."""
     header, payload = (json.loads(b64url_decode(p)) for p in issuer_jwt.split(".")[:2])
     change(payload)
@@ -69,7 +82,7 @@ def _resign(issuer_jwt: str, change, *, key, kid: str) -> str:
 # -- the good case -----------------------------------------------------------------------------
 
 
-def test_valid_presentation_passes_every_check(world):
+def test_valid_presentation_passes_every_check(world: CredentialWorld) -> None:
     result = _verify(world, world.present(world.issue().credential))
     assert result.valid is True
     assert list(result.checks) == list(CHECKS)
@@ -110,7 +123,7 @@ def test_valid_presentation_passes_every_check(world):
     }
 
 
-def test_list_dates_are_reported_as_each_list_states_them(world):
+def test_list_dates_are_reported_as_each_list_states_them(world: CredentialWorld) -> None:
     """Each list reports its own dates, an open-ended list none for its end, whichever
     lists were verified before it."""
     presentation = world.present(world.issue().credential)
@@ -128,18 +141,18 @@ def test_list_dates_are_reported_as_each_list_states_them(world):
         assert result.trust_list["expires_at"] == (NOW + timedelta(days=hours)).isoformat()
 
 
-def test_with_keys_from_the_runtime_key_store_on_each_database(runtime):
+def test_with_keys_from_the_runtime_key_store_on_each_database(runtime: Runtime) -> None:
     """The same round trip with the suite's runtime (SQLite and PostgreSQL key stores)."""
     world = CredentialWorld(runtime=runtime)
     result = _verify(world, world.present(world.issue().credential))
     assert result.valid is True, _outcomes(result)
 
 
-def test_cached_status_lists_conform_to_the_protocol():
+def test_cached_status_lists_conform_to_the_protocol() -> None:
     assert isinstance(CachedStatusLists(), StatusListSource)
 
 
-def test_credential_signed_before_a_key_rotation_still_verifies(tmp_path):
+def test_credential_signed_before_a_key_rotation_still_verifies(tmp_path: Path) -> None:
     world = make_world(tmp_path)
     try:
         presentation = world.present(world.issue().credential)
@@ -157,7 +170,9 @@ def test_credential_signed_before_a_key_rotation_still_verifies(tmp_path):
 @pytest.mark.parametrize(
     "text", ["", "hello", "~", "a.b.c~", "x" * 300_000, "eyJ0eXAiOiJkYytzZC1qd3QifQ.e30.c2ln~"]
 )
-def test_malformed_input_is_a_failed_format_check_never_an_exception(world, text):
+def test_malformed_input_is_a_failed_format_check_never_an_exception(
+    world: CredentialWorld, text: str
+) -> None:
     result = _verify(world, text)
     assert result.valid is False
     assert result.checks["format"].outcome == "failed"
@@ -166,15 +181,15 @@ def test_malformed_input_is_a_failed_format_check_never_an_exception(world, text
     assert result.claims == {}
 
 
-def test_non_string_input_is_a_failed_format_check(world):
-    result = _verify(world, None)
+def test_non_string_input_is_a_failed_format_check(world: CredentialWorld) -> None:
+    result = _verify(world, None)  # type: ignore[arg-type]
     assert result.checks["format"].outcome == "failed"
 
 
 # -- signature and issuer ----------------------------------------------------------------------
 
 
-def test_tampered_payload_fails_the_signature(world):
+def test_tampered_payload_fails_the_signature(world: CredentialWorld) -> None:
     issued = world.issue()
     header, payload, signature = issued.issuer_jwt.split(".")
     claims = json.loads(b64url_decode(payload))
@@ -188,7 +203,7 @@ def test_tampered_payload_fails_the_signature(world):
     assert result.issuer is None
 
 
-def test_signature_by_a_wrong_key_claiming_the_agency_kid(world):
+def test_signature_by_a_wrong_key_claiming_the_agency_kid(world: CredentialWorld) -> None:
     issued = world.issue()
     kid = world.signer("agency:a").kid
     forged = _resign(issued.issuer_jwt, lambda p: None, key=ECKey.generate_key("P-256"), kid=kid)
@@ -196,7 +211,7 @@ def test_signature_by_a_wrong_key_claiming_the_agency_kid(world):
     _assert_failed(result, "signature", "invalid-signature", "does not verify")
 
 
-def test_signature_by_a_key_outside_the_trust_list(world):
+def test_signature_by_a_key_outside_the_trust_list(world: CredentialWorld) -> None:
     issued = world.issue()
     forged = _resign(issued.issuer_jwt, lambda p: None, key=ECKey.generate_key("P-256"), kid="k")
     result = _verify(world, world.present(issued.credential.replace(issued.issuer_jwt, forged)))
@@ -204,7 +219,7 @@ def test_signature_by_a_key_outside_the_trust_list(world):
     _assert_failed(result, "issuer_trusted", "untrusted-issuer", "not one of")
 
 
-def test_untrusted_issuer(world):
+def test_untrusted_issuer(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential)
     only_b = world.trust_list([world.agency("b", license_types=(DRIVING_LICENSE,))])
     result = _verify(world, presentation, trust_list=only_b)
@@ -213,14 +228,14 @@ def test_untrusted_issuer(world):
     assert result.checks["issuer_authorised"].outcome == "skipped"
 
 
-def test_credential_naming_one_agency_signed_by_another(world):
+def test_credential_naming_one_agency_signed_by_another(world: CredentialWorld) -> None:
     issued = world.issue(agency="b", iss=world.agency("a").iss)
     result = _verify(world, world.present(issued.credential))
     assert result.checks["signature"].outcome == "passed"
     _assert_failed(result, "issuer_trusted", "untrusted-issuer", "signed with a key of")
 
 
-def test_issuer_not_authorised_for_the_type(world):
+def test_issuer_not_authorised_for_the_type(world: CredentialWorld) -> None:
     issued = world.issue(agency="b", vct=BUSINESS_LICENSE)
     result = _verify(world, world.present(issued.credential))
     assert result.checks["issuer_trusted"].outcome == "passed"
@@ -230,10 +245,11 @@ def test_issuer_not_authorised_for_the_type(world):
         "issuer-not-authorised",
         f"not authorised to issue {BUSINESS_LICENSE}",
     )
+    assert result.issuer is not None
     assert result.issuer.credit_code == AGENCY_B_CODE
 
 
-def test_expired_trust_list_fails_issuer_trusted_and_says_how_old(world):
+def test_expired_trust_list_fails_issuer_trusted_and_says_how_old(world: CredentialWorld) -> None:
     stale = world.trust_list(
         iat=NOW - timedelta(days=3), exp=NOW - timedelta(days=1), allow_expired=True
     )
@@ -245,19 +261,19 @@ def test_expired_trust_list_fails_issuer_trusted_and_says_how_old(world):
 # -- validity period ---------------------------------------------------------------------------
 
 
-def test_expired_license(world):
+def test_expired_license(world: CredentialWorld) -> None:
     issued = world.issue(iat=NOW - timedelta(days=30), exp=NOW - timedelta(days=1))
     result = _verify(world, world.present(issued.credential))
     _assert_failed(result, "validity_period", "credential-expired", "expired at")
 
 
-def test_license_not_yet_valid(world):
+def test_license_not_yet_valid(world: CredentialWorld) -> None:
     issued = world.issue(nbf=NOW + timedelta(days=1))
     result = _verify(world, world.present(issued.credential))
     _assert_failed(result, "validity_period", "credential-not-yet-valid", "not valid before")
 
 
-def test_license_without_end_date_is_valid(world):
+def test_license_without_end_date_is_valid(world: CredentialWorld) -> None:
     result = _verify(world, world.present(world.issue(exp=None).credential))
     assert result.valid is True
 
@@ -273,7 +289,9 @@ def test_license_without_end_date_is_valid(world):
         (Status.APPLICATION_SPECIFIC, "invalid-status-list", "application_specific"),
     ],
 )
-def test_revoked_or_suspended_license(world, value, code, status):
+def test_revoked_or_suspended_license(
+    world: CredentialWorld, value: Status, code: str, status: str
+) -> None:
     presentation = world.present(world.issue(idx=7).credential)
     result = _verify(world, presentation, status_lists=world.status_lists({7: value}))
     _assert_failed(result, "status", code, "")
@@ -295,7 +313,9 @@ def test_revoked_or_suspended_license(world, value, code, status):
         (0xFF, None, "reserved value 0xff"),
     ],
 )
-def test_status_beyond_the_named_ones_fails_the_check(world, value, status, reason):
+def test_status_beyond_the_named_ones_fails_the_check(
+    world: CredentialWorld, value: int, status: str | None, reason: str
+) -> None:
     """An 8-bit list may hold any byte: 0x0B-0x0F are application-specific, the rest
     reserved (Token Status List §7.1). Each fails the status check with its value; none
     makes the verification raise."""
@@ -308,31 +328,32 @@ def test_status_beyond_the_named_ones_fails_the_check(world, value, status, reas
     assert _verify(world, presentation, status_lists=world.status_lists({6: value}, bits=8)).valid
 
 
-def test_expired_status_list_fails_with_its_age(world):
+def test_expired_status_list_fails_with_its_age(world: CredentialWorld) -> None:
     stale = world.status_lists(iat=NOW - timedelta(hours=3), exp=NOW - timedelta(hours=1))
     result = _verify(world, world.present(world.issue().credential), status_lists=stale)
     _assert_failed(result, "status", "status-list-expired", f"{3 * 3600} s old")
     assert result.as_dict()["status_list"]["expired"] is True
 
 
-def test_status_list_past_its_ttl_passes_but_is_reported_stale(world):
+def test_status_list_past_its_ttl_passes_but_is_reported_stale(world: CredentialWorld) -> None:
     old = world.status_lists(
         iat=NOW - timedelta(hours=2), exp=NOW + timedelta(hours=1), ttl=timedelta(minutes=30)
     )
     result = _verify(world, world.present(world.issue().credential), status_lists=old)
     assert result.valid is True
+    assert result.status_list is not None
     assert result.status_list["stale"] is True
     assert result.status_list["age_seconds"] == 7200
 
 
-def test_missing_status_list_offline(world):
+def test_missing_status_list_offline(world: CredentialWorld) -> None:
     result = _verify(
         world, world.present(world.issue().credential), status_lists=CachedStatusLists()
     )
     _assert_failed(result, "status", "status-list-unavailable", "fetch it")
 
 
-def test_status_index_outside_the_list(world):
+def test_status_index_outside_the_list(world: CredentialWorld) -> None:
     result = _verify(world, world.present(world.issue(idx=5000).credential))
     _assert_failed(result, "status", "status-index-out-of-range", "outside the list")
 
@@ -345,7 +366,7 @@ def _with_disclosures(presentation: str, disclosures: list[str]) -> str:
     return "~".join([parsed.issuer_jwt, *disclosures]) + "~"
 
 
-def test_tampered_disclosure(world):
+def test_tampered_disclosure(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential, holder=None)
     parsed = parse_presentation(presentation)
     original = Disclosure.parse(parsed.disclosures[0])
@@ -361,7 +382,7 @@ def test_tampered_disclosure(world):
     assert result.claims == {}
 
 
-def test_duplicate_disclosure(world):
+def test_duplicate_disclosure(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential, holder=None)
     parsed = parse_presentation(presentation)
     doubled = [*parsed.disclosures, parsed.disclosures[0]]
@@ -369,7 +390,7 @@ def test_duplicate_disclosure(world):
     _assert_failed(result, "disclosures", "duplicate-disclosure", "twice")
 
 
-def test_undisclosed_claim_forgery(world):
+def test_undisclosed_claim_forgery(world: CredentialWorld) -> None:
     """A holder invents a disclosure for a claim the agency never signed."""
     presentation = world.present(world.issue().credential, holder=None)
     parsed = parse_presentation(presentation)
@@ -382,7 +403,7 @@ def test_undisclosed_claim_forgery(world):
     _assert_failed(result, "disclosures", "unreferenced-disclosure", "'holder_code'")
 
 
-def test_forged_digest_in_the_payload_breaks_the_signature(world):
+def test_forged_digest_in_the_payload_breaks_the_signature(world: CredentialWorld) -> None:
     issued = world.issue()
     forged = Disclosure.create(salt=b"x" * 16, name="holder_code", value="11010519491231002X")
     header, payload, signature = issued.issuer_jwt.split(".")
@@ -393,7 +414,9 @@ def test_forged_digest_in_the_payload_breaks_the_signature(world):
     _assert_failed(result, "signature", "invalid-signature", "does not verify")
 
 
-def test_key_binding_signed_over_the_original_disclosures_catches_additions(world):
+def test_key_binding_signed_over_the_original_disclosures_catches_additions(
+    world: CredentialWorld,
+) -> None:
     presentation = world.present(world.issue().credential, disclose=["holder_name"])
     sd_jwt, _, kb_jwt = presentation.rpartition("~")
     extra = Disclosure.parse(parse_presentation(world.issue().credential).disclosures[0])
@@ -405,41 +428,44 @@ def test_key_binding_signed_over_the_original_disclosures_catches_additions(worl
 # -- key binding -------------------------------------------------------------------------------
 
 
-def test_key_binding_missing_when_required(world):
+def test_key_binding_missing_when_required(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential, holder=None)
     _assert_failed(_verify(world, presentation), "key_binding", "key-binding-missing", "missing")
 
 
-def test_key_binding_skipped_when_not_required(world):
+def test_key_binding_skipped_when_not_required(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential, holder=None)
     result = _verify(world, presentation, require_key_binding=False)
     assert result.valid is True
     assert result.checks["key_binding"].outcome == "skipped"
 
 
-def test_key_binding_wrong_audience(world):
+def test_key_binding_wrong_audience(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential, audience="https://evil.example")
     result = _verify(world, presentation)
     _assert_failed(result, "key_binding", "key-binding-audience-mismatch", "audience")
+    assert result.checks["key_binding"].details is not None
     assert result.checks["key_binding"].details["aud"] == "failed"
     assert result.checks["key_binding"].details["nonce"] == "passed"
 
 
-def test_key_binding_wrong_nonce(world):
+def test_key_binding_wrong_nonce(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential, nonce="replayed")
     result = _verify(world, presentation)
     _assert_failed(result, "key_binding", "key-binding-nonce-mismatch", "nonce")
+    assert result.checks["key_binding"].details is not None
     assert result.checks["key_binding"].details["nonce"] == "failed"
 
 
-def test_key_binding_too_old(world):
+def test_key_binding_too_old(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential, iat=NOW - timedelta(minutes=30))
     result = _verify(world, presentation)
     _assert_failed(result, "key_binding", "key-binding-not-fresh", "1800 s old")
+    assert result.checks["key_binding"].details is not None
     assert result.checks["key_binding"].details["iat"] == "failed"
 
 
-def test_key_binding_from_the_future(world):
+def test_key_binding_from_the_future(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential, iat=NOW + timedelta(hours=1))
     _assert_failed(_verify(world, presentation), "key_binding", "key-binding-not-fresh", "future")
 
@@ -449,7 +475,9 @@ def _sd_hash(sd_jwt: str) -> str:
 
 
 @pytest.mark.parametrize("iat", [10**12, 2**63, 2**70])
-def test_key_binding_dated_beyond_the_calendar_is_not_fresh(world, iat):
+def test_key_binding_dated_beyond_the_calendar_is_not_fresh(
+    world: CredentialWorld, iat: int
+) -> None:
     """A holder signs its own KB-JWT: an ``iat`` no calendar date has fails, never crashes."""
     sd_jwt = world.present(world.issue().credential, holder=None)
     claims = {"iat": iat, "aud": AUDIENCE, "nonce": NONCE, "sd_hash": _sd_hash(sd_jwt)}
@@ -460,7 +488,7 @@ def test_key_binding_dated_beyond_the_calendar_is_not_fresh(world, iat):
     _assert_failed(result, "key_binding", "key-binding-not-fresh", "iat")
 
 
-def test_key_binding_bad_sd_hash(world):
+def test_key_binding_bad_sd_hash(world: CredentialWorld) -> None:
     """A KB-JWT lifted from a presentation with other disclosures."""
     issued = world.issue()
     narrow = world.present(issued.credential, disclose=["holder_name"])
@@ -469,41 +497,44 @@ def test_key_binding_bad_sd_hash(world):
     result = _verify(world, wide + kb_jwt)
     assert result.checks["disclosures"].outcome == "passed"
     _assert_failed(result, "key_binding", "key-binding-hash-mismatch", "sd_hash")
+    assert result.checks["key_binding"].details is not None
     assert result.checks["key_binding"].details["sd_hash"] == "failed"
 
 
-def test_key_binding_signed_by_another_key(world):
+def test_key_binding_signed_by_another_key(world: CredentialWorld) -> None:
     presentation = world.present(world.issue(holder="holder:1").credential, holder="holder:2")
     result = _verify(world, presentation)
     _assert_failed(result, "key_binding", "key-binding-signature-invalid", "does not verify")
     details = result.checks["key_binding"].details
+    assert details is not None
     assert details["signature"] == "failed"
     assert details["sd_hash"] == "skipped"
 
 
-def test_key_binding_on_an_unbound_credential(world):
+def test_key_binding_on_an_unbound_credential(world: CredentialWorld) -> None:
     presentation = world.present(world.issue(holder=None).credential, holder="holder:1")
     _assert_failed(
         _verify(world, presentation), "key_binding", "key-binding-signature-invalid", "cnf"
     )
 
 
-def test_key_binding_with_wrong_typ(world):
+def test_key_binding_with_wrong_typ(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential, holder=None)
     kb = world.signer("holder:1").sign_jwt({"aud": AUDIENCE, "nonce": NONCE})
     result = _verify(world, presentation + kb)
     _assert_failed(result, "key_binding", "key-binding-malformed", "kb+jwt")
 
 
-def test_audience_and_nonce_not_compared_when_the_verifier_has_none(world):
+def test_audience_and_nonce_not_compared_when_the_verifier_has_none(world: CredentialWorld) -> None:
     presentation = world.present(world.issue().credential)
     result = _verify(world, presentation, audience=None, nonce=None)
     assert result.valid is True
+    assert result.checks["key_binding"].details is not None
     assert result.checks["key_binding"].details["aud"] == "skipped"
     assert result.checks["key_binding"].details["nonce"] == "skipped"
 
 
-def test_works_offline_with_cached_lists_from_their_tokens(world):
+def test_works_offline_with_cached_lists_from_their_tokens(world: CredentialWorld) -> None:
     """What a verifier device holds: the two signed tokens and the platform JWKS."""
     from licenses.statuslist import verify_status_list_token
     from licenses.trustlist import verify_trust_list
@@ -526,7 +557,7 @@ def test_works_offline_with_cached_lists_from_their_tokens(world):
     assert result.valid is True
 
 
-def test_mutated_presentations_never_raise_and_never_pass(world):
+def test_mutated_presentations_never_raise_and_never_pass(world: CredentialWorld) -> None:
     """Seeded random corruption anywhere in the text: always a result, never valid."""
     import random
 
@@ -547,7 +578,9 @@ def test_mutated_presentations_never_raise_and_never_pass(world):
 @pytest.mark.parametrize(
     "cnf", [{}, {"kty": "EC"}, "a string", {"kty": "oct", "k": "c2VjcmV0"}, {"kty": "RSA"}]
 )
-def test_garbage_holder_key_fails_key_binding_without_raising(world, cnf):
+def test_garbage_holder_key_fails_key_binding_without_raising(
+    world: CredentialWorld, cnf: dict[str, str] | str
+) -> None:
     payload = {"iss": world.agency("a").iss, "vct": BUSINESS_LICENSE, "cnf": {"jwk": cnf}}
     payload["status"] = {
         "status_list": {"idx": 1, "uri": "https://gov.example/api/v1/status-lists/1"}
@@ -570,7 +603,7 @@ def _forged_header(token: str, header: bytes) -> str:
     return ".".join([b64url_encode(header), *token.split(".")[1:]])
 
 
-def test_a_bad_crit_in_either_header_fails_a_check(world):
+def test_a_bad_crit_in_either_header_fails_a_check(world: CredentialWorld) -> None:
     issued = world.issue()
     presentation = world.present(issued.credential)
     kb_jwt = presentation.rpartition("~")[2]
@@ -584,7 +617,7 @@ def test_a_bad_crit_in_either_header_fails_a_check(world):
 
 
 @pytest.mark.parametrize("where", ["issuer JWT", "disclosure", "key-binding JWT"])
-def test_a_character_outside_ascii_is_malformed(world, where):
+def test_a_character_outside_ascii_is_malformed(world: CredentialWorld, where: str) -> None:
     presentation = world.present(world.issue().credential)
     parts = presentation.split("~")
     index = {"issuer JWT": 0, "disclosure": 1, "key-binding JWT": -1}[where]
@@ -593,7 +626,7 @@ def test_a_character_outside_ascii_is_malformed(world, where):
     _assert_failed(result, "format", "malformed-presentation", "outside base64url")
 
 
-def test_a_holder_key_on_an_unknown_curve_fails_key_binding(world):
+def test_a_holder_key_on_an_unknown_curve_fails_key_binding(world: CredentialWorld) -> None:
     """The agency signed a cnf.jwk joserfc cannot import: the key binding fails with why."""
     issued = world.issue()
     header, payload = (json.loads(b64url_decode(p)) for p in issued.issuer_jwt.split(".")[:2])

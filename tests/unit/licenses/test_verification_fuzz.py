@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from licenses.verification import CHECKS, Outcome, verify_presentation
-from tests.support.credentials import AUDIENCE, NONCE, NOW, world_fixture
+from tests.support.credentials import AUDIENCE, NONCE, NOW, CredentialWorld, world_fixture
 from tests.support.presentation_fuzz import Mutator
 
 world = world_fixture("verification-fuzz")
@@ -27,7 +27,7 @@ SEED = 20261207
 ROUNDS = 2000
 
 
-def test_no_presentation_makes_the_verification_raise(world):
+def test_no_presentation_makes_the_verification_raise(world: CredentialWorld) -> None:
     rng = random.Random(SEED)
     mutator = Mutator(world, rng)
     trust_list = world.trust_list()

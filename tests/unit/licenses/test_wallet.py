@@ -49,7 +49,7 @@ def registry(runtime: Runtime) -> Registry:
 
 
 def issue_to(runtime: Runtime, registry: Registry, holder_id: str, **fields: Any) -> str:
-    body = {
+    body: dict[str, Any] = {
         "type": ID_CARD,
         "holder": {"id_number": holder_id, "name": "张三"},
         "fields": {**example_fields(runtime, ID_CARD), **fields},
@@ -63,7 +63,7 @@ def issue_to(runtime: Runtime, registry: Registry, holder_id: str, **fields: Any
         return outcome.license.identifier
 
 
-def holder(runtime: Runtime, registry: Registry, id_number: str = HOLDER_ID):
+def holder(runtime: Runtime, registry: Registry, id_number: str = HOLDER_ID) -> wallet.WalletHolder:
     key = ServerHeldKey(keystore=runtime.keystore, stable_id=f"test-{id_number}")
     return wallet.wallet_holder(registry, id_number=id_number, key=key)
 
@@ -117,6 +117,7 @@ def test_claiming_binds_each_license_once_by_reissue(runtime: Runtime, registry:
         assert entry.actor == me.actor
         assert HOLDER_ID not in entry.actor
         unverified = sdjwt.parse_presentation(bound.credential)
+        assert bound.holder_jwk is not None
         assert unverified.unverified_claims["cnf"]["jwk"]["x"] == bound.holder_jwk["x"]
 
 

@@ -500,7 +500,7 @@ def test_pipelined_requests_are_answered_in_order() -> None:
 # -- the head of an answer ------------------------------------------------------------------
 
 
-def test_head_lines_are_the_status_line_and_each_header_in_order():
+def test_head_lines_are_the_status_line_and_each_header_in_order() -> None:
     headers = [(b"content-type", b"application/json"), (b"x-request-id", b"r1"), (b"a", b"")]
     assert head_lines(200, headers) == (
         b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-request-id: r1\r\na: \r\n"
@@ -523,5 +523,5 @@ def test_head_lines_are_the_status_line_and_each_header_in_order():
         (b"x-a\n", b"b"),
     ],
 )
-def test_head_lines_refuse_a_line_break_in_a_name_or_value(header):
+def test_head_lines_refuse_a_line_break_in_a_name_or_value(header: tuple[bytes, bytes]) -> None:
     assert head_lines(200, [(b"content-type", b"text/plain"), header]) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from wallet_api.app import create_app
 from wallet_api.logs import JsonFormatter, request_id_var, scrub
 from wallet_api.runtime import Runtime
+from wallet_api.settings import Settings
 
 
 def test_healthz_answers(client: TestClient) -> None:
@@ -81,7 +83,9 @@ def test_security_headers_on_every_response(client: TestClient) -> None:
     assert client.get("/healthz").headers["cache-control"] == "no-store"
 
 
-def test_hsts_only_when_served_over_https(runtime: Runtime, make_settings) -> None:
+def test_hsts_only_when_served_over_https(
+    runtime: Runtime, make_settings: Callable[..., Settings]
+) -> None:
     assert (
         "strict-transport-security"
         not in TestClient(create_app(runtime=runtime)).get("/healthz").headers

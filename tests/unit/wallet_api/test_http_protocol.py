@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import pytest
@@ -77,7 +78,7 @@ def test_closing_writes_what_is_held_first_and_nothing_after() -> None:
 
 
 @pytest.mark.e2e
-def test_the_server_answers_through_the_protocol(tmp_path) -> None:
+def test_the_server_answers_through_the_protocol(tmp_path: Path) -> None:
     from tests.support.live_server import live_server
 
     with live_server(tmp_path) as server, httpx.Client(base_url=server.base_url) as client:

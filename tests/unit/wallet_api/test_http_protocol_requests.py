@@ -335,7 +335,7 @@ class _AnsweringConnection:
         )
         self.protocol, self.transport = _protocol(self.app, loop)
         self.parser = _CountedParser(self.protocol.parser)
-        self.protocol.parser = self.parser
+        self.protocol.parser = self.parser  # type: ignore[assignment]  # a counting proxy
         self.answered = 0
 
     async def send(

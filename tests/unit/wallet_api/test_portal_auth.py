@@ -130,7 +130,7 @@ def test_id_tokens_are_checked_claim_by_claim(runtime: Runtime, claims: dict[str
     with runtime.transaction() as session:
         jwks = runtime.keystore.jwks(session, owner=PROVIDER_OWNER)
     good = _id_token(runtime)
-    options = {
+    options: dict[str, Any] = {
         "jwks": jwks,
         "issuer": runtime.settings.issuer_url,
         "client_id": WALLET_PORTAL.client_id,

@@ -10,8 +10,10 @@ import logging
 import re
 import socket
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,13 +21,21 @@ from fastapi.testclient import TestClient
 from tests.support.raw_http import counted_and_timed, parse_answer
 from wallet_api.runtime import PROVIDER_OWNER, Runtime
 
+if TYPE_CHECKING:
+    from tests.support.live_server import LiveServer
+
 DOCUMENTS = ("/.well-known/openid-configuration", "/jwks.json")
 DATE = b"date: Sun, 06 Dec 2026 12:00:00 GMT\r\n"
 
 
-def _answer(client: TestClient, path: str, headers: list[tuple[bytes, bytes]] | None = None):
+def _answer(
+    client: TestClient, path: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> bytes | None:
     async def on_the_loop() -> bytes | None:  # counting schedules on the running loop
-        return client.app.prebuilt_answers.answer(path.encode(), headers or [], DATE)  # type: ignore[attr-defined]
+        answer: bytes | None = client.app.prebuilt_answers.answer(  # type: ignore[attr-defined]
+            path.encode(), headers or [], DATE
+        )
+        return answer
 
     return asyncio.run(on_the_loop())
 
@@ -101,12 +111,14 @@ def test_prebuilt_answers_are_counted_not_timed(client: TestClient) -> None:
 # -- over a real connection -------------------------------------------------------------
 
 
-def _exchange(base_url: str, payload: bytes, answers: int, timeout: float = 10.0) -> list:
+def _exchange(
+    base_url: str, payload: bytes, answers: int, timeout: float = 10.0
+) -> list[tuple[int, dict[str, str], bytes]]:
     host, port = base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
         sock.sendall(payload)
         raw = b""
-        parsed: list = []
+        parsed: list[tuple[int, dict[str, str], bytes]] = []
         deadline = time.monotonic() + timeout
         while len(parsed) < answers and time.monotonic() < deadline:
             chunk = sock.recv(65536)
@@ -129,7 +141,7 @@ def _get(path: str, *extra: str, version: str = "1.1") -> bytes:
 
 
 @pytest.fixture
-def server(tmp_path: Path):
+def server(tmp_path: Path) -> Iterator[LiveServer]:
     from tests.support.live_server import live_server
 
     with live_server(tmp_path, extra_env={"GOVWALLET_LOG_LEVEL": "WARNING"}, nodes=1) as live:
@@ -137,7 +149,7 @@ def server(tmp_path: Path):
 
 
 @pytest.mark.e2e
-def test_pipelined_requests_are_answered_in_order(server) -> None:
+def test_pipelined_requests_are_answered_in_order(server: LiveServer) -> None:
     payload = (
         _get("/jwks.json")
         + _get("/healthz")  # through the application, between two prebuilt answers
@@ -155,7 +167,7 @@ def test_pipelined_requests_are_answered_in_order(server) -> None:
 
 
 @pytest.mark.e2e
-def test_prebuilt_and_application_answers_over_http_are_the_same(server) -> None:
+def test_prebuilt_and_application_answers_over_http_are_the_same(server: LiveServer) -> None:
     for path in DOCUMENTS:
         # HTTP/1.0 without keep-alive never qualifies: the application answers.
         ((app_status, app_headers, app_body),) = _exchange(
@@ -171,7 +183,7 @@ def test_prebuilt_and_application_answers_over_http_are_the_same(server) -> None
 
 
 @pytest.mark.e2e
-def test_requests_that_do_not_qualify_are_answered_by_the_application(server) -> None:
+def test_requests_that_do_not_qualify_are_answered_by_the_application(server: LiveServer) -> None:
     # A GET with a body, then two more on the same connection, the last closing it.
     payload = b"GET /jwks.json HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}"
     payload += _get("/jwks.json") + _get("/jwks.json", "Connection: close")
@@ -182,7 +194,7 @@ def test_requests_that_do_not_qualify_are_answered_by_the_application(server) ->
 
 
 @pytest.mark.e2e
-def test_prebuilt_answers_show_in_the_metrics(server) -> None:
+def test_prebuilt_answers_show_in_the_metrics(server: LiveServer) -> None:
     import httpx
 
     def metrics() -> tuple[float, float]:
@@ -204,7 +216,9 @@ def test_prebuilt_answers_show_in_the_metrics(server) -> None:
 
 
 @pytest.mark.e2e
-def test_a_request_repeated_on_its_connection_is_answered_afresh_each_time(server) -> None:
+def test_a_request_repeated_on_its_connection_is_answered_afresh_each_time(
+    server: LiveServer,
+) -> None:
     host, port = server.base_url.removeprefix("http://").split(":")
     answers = []
     with socket.create_connection((host, int(port)), timeout=10) as sock:

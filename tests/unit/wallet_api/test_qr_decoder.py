@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from contextlib import nullcontext
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -69,7 +70,7 @@ def test_the_development_decoder_warns_and_reads_text_only() -> None:
         decoder.decode(png_of(PAYLOAD))
 
 
-def test_settings_choose_and_production_refuses_the_development_decoder(tmp_path) -> None:
+def test_settings_choose_and_production_refuses_the_development_decoder(tmp_path: Path) -> None:
     assert load_settings(data_dir=tmp_path).qr_decoder == "zxing"
     assert load_settings(data_dir=tmp_path, qr_decoder="development").qr_decoder == "development"
     with pytest.raises(SettingsError, match="GOVWALLET_QR_DECODER"):

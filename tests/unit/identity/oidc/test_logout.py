@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import cast
 
 import httpx
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 from sqlalchemy import select
 
-from identity.oidc.logout import BACKCHANNEL_EVENT, backoff, deliver_due, end_session
-from identity.oidc.models import LogoutDelivery
+from identity.models import Citizen
+from identity.oidc.logout import (
+    BACKCHANNEL_EVENT,
+    DeliveryReport,
+    backoff,
+    deliver_due,
+    end_session,
+)
+from identity.oidc.models import LogoutDelivery, OAuthClient
 from identity.oidc.sessions import remember_client, start_session
 from identity.oidc.tokens import utcnow
-from wallet_api.runtime import PROVIDER_OWNER
+from wallet_api.oauth_server import StarletteProvider
+from wallet_api.runtime import PROVIDER_OWNER, Runtime
 
 
-def _ended_session(runtime, provider, make_citizen, make_client, *, with_uri=True):
+def _ended_session(
+    runtime: Runtime,
+    provider: StarletteProvider,
+    make_citizen: Callable[..., Citizen],
+    make_client: Callable[..., tuple[OAuthClient, str | None]],
+    *,
+    with_uri: bool = True,
+) -> tuple[OAuthClient, str, int, int]:
     citizen = make_citizen()
     told, _ = make_client(backchannel_logout_uri="https://rp.example/bcl" if with_uri else None)
     silent, _ = make_client()
@@ -43,7 +60,10 @@ def _ended_session(runtime, provider, make_citizen, make_client, *, with_uri=Tru
 
 
 def test_only_clients_with_a_logout_uri_are_queued_once(
-    runtime, provider, make_citizen, make_client
+    runtime: Runtime,
+    provider: StarletteProvider,
+    make_citizen: Callable[..., Citizen],
+    make_client: Callable[..., tuple[OAuthClient, str | None]],
 ) -> None:
     _, _, queued, again = _ended_session(runtime, provider, make_citizen, make_client)
     assert queued == 1
@@ -51,7 +71,10 @@ def test_only_clients_with_a_logout_uri_are_queued_once(
 
 
 def test_failed_delivery_is_retried_with_backoff_then_delivered(
-    runtime, provider, make_citizen, make_client
+    runtime: Runtime,
+    provider: StarletteProvider,
+    make_citizen: Callable[..., Citizen],
+    make_client: Callable[..., tuple[OAuthClient, str | None]],
 ) -> None:
     told, sid, _, _ = _ended_session(runtime, provider, make_citizen, make_client)
     seen: list[str] = []
@@ -66,7 +89,7 @@ def test_failed_delivery_is_retried_with_backoff_then_delivered(
     http = httpx.Client(transport=httpx.MockTransport(handler))
     clock = {"now": utcnow()}
 
-    def deliver():
+    def deliver() -> DeliveryReport:
         return deliver_due(
             sessions=runtime.sessions,
             keystore=runtime.keystore,
@@ -87,7 +110,9 @@ def test_failed_delivery_is_retried_with_backoff_then_delivered(
     assert report.delivered == 1
     token = seen[0].removeprefix("logout_token=")
     with runtime.sessions() as session:
-        jwks = KeySet.import_key_set(runtime.keystore.jwks(session, owner=PROVIDER_OWNER))
+        jwks = KeySet.import_key_set(
+            cast(KeySetSerialization, runtime.keystore.jwks(session, owner=PROVIDER_OWNER))
+        )
     decoded = jwt.decode(token, jwks, algorithms=["RS256"])
     assert decoded.header["typ"] == "logout+jwt"
     assert decoded.claims["aud"] == told.client_id

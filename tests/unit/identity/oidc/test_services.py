@@ -3,28 +3,38 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from identity.models import Citizen
 from identity.oidc import services
 from identity.oidc.errors import InvalidClientMetadata
 from identity.oidc.models import OAuthClient
+from identity.oidc.tokens import utcnow
+from wallet_api.runtime import Runtime
 
 
-def test_secret_is_256_bit_random_and_stored_only_as_digest(runtime, make_client) -> None:
+def test_secret_is_256_bit_random_and_stored_only_as_digest(
+    runtime: Runtime, make_client: Callable[..., tuple[OAuthClient, str | None]]
+) -> None:
     row, secret = make_client()
     assert secret is not None
     assert len(secret) >= 43  # 32 bytes, base64url
     assert row.client_secret_digest != secret
     assert secret not in str(row.client_metadata)
     digest = services.client_secret_digest(runtime.settings.master_secret)
+    assert row.client_secret_digest is not None
     assert digest.matches(secret, row.client_secret_digest)
     assert not digest.matches(secret + "x", row.client_secret_digest)
 
 
-def test_public_and_private_key_jwt_clients_have_no_secret(make_client) -> None:
+def test_public_and_private_key_jwt_clients_have_no_secret(
+    make_client: Callable[..., tuple[OAuthClient, str | None]],
+) -> None:
     _, secret = make_client(public=True)
     assert secret is None
 
@@ -54,7 +64,10 @@ def test_public_and_private_key_jwt_clients_have_no_secret(make_client) -> None:
     ],
 )
 def test_invalid_metadata_names_the_field_and_writes_nothing(
-    runtime, make_client, overrides, field
+    runtime: Runtime,
+    make_client: Callable[..., tuple[OAuthClient, str | None]],
+    overrides: dict[str, Any],
+    field: str,
 ) -> None:
     with runtime.sessions() as session:
         before = set(session.scalars(select(OAuthClient.client_id)))
@@ -65,15 +78,21 @@ def test_invalid_metadata_names_the_field_and_writes_nothing(
         assert set(session.scalars(select(OAuthClient.client_id))) == before
 
 
-def test_code_flow_clients_always_get_openid(make_client) -> None:
+def test_code_flow_clients_always_get_openid(
+    make_client: Callable[..., tuple[OAuthClient, str | None]],
+) -> None:
     row, _ = make_client(scopes=["profile"])
     assert row.client_metadata["scope"].split() == ["openid", "profile"]
 
 
-def test_consent_is_remembered_merged_and_withdrawn(runtime, make_citizen, make_client) -> None:
+def test_consent_is_remembered_merged_and_withdrawn(
+    runtime: Runtime,
+    make_citizen: Callable[..., Citizen],
+    make_client: Callable[..., tuple[OAuthClient, str | None]],
+) -> None:
     citizen = make_citizen()
     row, _ = make_client(scopes=["openid", "profile", "phone"])
-    now = services.utcnow()
+    now = utcnow()
     with runtime.transaction() as session:
         services.remember_consent(
             session, citizen_id=citizen.id, client_id=row.client_id, scopes=["profile"], now=now
@@ -98,12 +117,14 @@ def test_consent_is_remembered_merged_and_withdrawn(runtime, make_citizen, make_
 
 
 def test_the_same_first_consent_given_twice_at_once_is_merged(
-    runtime, make_citizen, make_client
+    runtime: Runtime,
+    make_citizen: Callable[..., Citizen],
+    make_client: Callable[..., tuple[OAuthClient, str | None]],
 ) -> None:
     """Two tabs (or a double click) consent at once: both succeed, neither scope is lost."""
     citizen = make_citizen()
     row, _ = make_client(scopes=["openid", "profile", "phone"])
-    now = services.utcnow()
+    now = utcnow()
     first = runtime.sessions()
     services.remember_consent(
         first, citizen_id=citizen.id, client_id=row.client_id, scopes=["profile"], now=now

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from identity.oidc.clients import RegisteredClient
 from identity.oidc.subjects import subject_for
 from keys import KeyedDigest, MasterSecret
@@ -10,7 +12,7 @@ MASTER = MasterSecret("m" * 32)
 PAIRWISE = KeyedDigest(MASTER, "oidc/pairwise-subject")
 
 
-def _client(redirect: str, subject_type: str = "pairwise", **extra) -> RegisteredClient:
+def _client(redirect: str, subject_type: str = "pairwise", **extra: Any) -> RegisteredClient:
     return RegisteredClient(
         client_id="c",
         name="n",

@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -80,7 +81,9 @@ def _other_process_sql(runtime: Runtime, statement: str, **params: object) -> No
         conn.execute(text(statement), params)
 
 
-def test_a_jti_revoked_elsewhere_is_forgotten(pg_runtime: Runtime, feed) -> None:
+def test_a_jti_revoked_elsewhere_is_forgotten(
+    pg_runtime: Runtime, feed: tuple[PostgresInvalidationFeed, TokenStateCache]
+) -> None:
     _, cache = feed
     _put(cache, "token-a", "jti-a", "p1")
     _put(cache, "token-b", "jti-b", "p1")
@@ -94,7 +97,9 @@ def test_a_jti_revoked_elsewhere_is_forgotten(pg_runtime: Runtime, feed) -> None
     assert cache.get("token-b") is not None
 
 
-def test_nothing_is_announced_before_the_commit(pg_runtime: Runtime, feed) -> None:
+def test_nothing_is_announced_before_the_commit(
+    pg_runtime: Runtime, feed: tuple[PostgresInvalidationFeed, TokenStateCache]
+) -> None:
     _, cache = feed
     _put(cache, "token-a", "jti-a", "p1")
     with pg_runtime.engine.connect() as conn:
@@ -107,7 +112,9 @@ def test_nothing_is_announced_before_the_commit(pg_runtime: Runtime, feed) -> No
 
 
 def test_a_change_to_the_citizen_forgets_their_tokens(
-    pg_runtime: Runtime, feed, make_citizen_row
+    pg_runtime: Runtime,
+    feed: tuple[PostgresInvalidationFeed, TokenStateCache],
+    make_citizen_row: Callable[[], str],
 ) -> None:
     _, cache = feed
     citizen_id = make_citizen_row()
@@ -123,7 +130,9 @@ def test_a_change_to_the_citizen_forgets_their_tokens(
 
 
 def test_a_login_s_writes_to_the_citizen_announce_nothing(
-    pg_runtime: Runtime, feed, make_citizen_row
+    pg_runtime: Runtime,
+    feed: tuple[PostgresInvalidationFeed, TokenStateCache],
+    make_citizen_row: Callable[[], str],
 ) -> None:
     """Every login writes the citizen's row (last login, a TOTP step, a re-hash); no
     cached answer depends on those columns, so no worker drops anything and the login's
@@ -153,7 +162,9 @@ def test_a_login_s_writes_to_the_citizen_announce_nothing(
 
 
 def test_this_process_s_own_commits_invalidate_at_once(
-    pg_runtime: Runtime, feed, make_citizen_row
+    pg_runtime: Runtime,
+    feed: tuple[PostgresInvalidationFeed, TokenStateCache],
+    make_citizen_row: Callable[[], str],
 ) -> None:
     """No wait for the notification: the commit itself drops the entries."""
     _, cache = feed
@@ -172,7 +183,9 @@ def test_this_process_s_own_commits_invalidate_at_once(
     assert cache.get("token-b") is None
 
 
-def test_a_rolled_back_write_leaves_the_cache_alone(pg_runtime: Runtime, feed) -> None:
+def test_a_rolled_back_write_leaves_the_cache_alone(
+    pg_runtime: Runtime, feed: tuple[PostgresInvalidationFeed, TokenStateCache]
+) -> None:
     _, cache = feed
     _put(cache, "token-a", "jti-a", "p1")
     session = pg_runtime.sessions()
@@ -185,7 +198,7 @@ def test_a_rolled_back_write_leaves_the_cache_alone(pg_runtime: Runtime, feed) -
 
 
 def test_a_lost_connection_turns_the_cache_off_until_it_listens_again(
-    pg_runtime: Runtime, feed
+    pg_runtime: Runtime, feed: tuple[PostgresInvalidationFeed, TokenStateCache]
 ) -> None:
     listener, cache = feed
     _put(cache, "token-a", "jti-a", "p1")
@@ -207,7 +220,9 @@ def test_a_lost_connection_turns_the_cache_off_until_it_listens_again(
     assert _gone(cache, "token-c")
 
 
-def test_no_feed_on_sqlite_and_when_turned_off(make_settings, tmp_path) -> None:
+def test_no_feed_on_sqlite_and_when_turned_off(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
     runtime = Runtime(make_settings(database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}"))
     try:
         assert token_state_feed(runtime, build_provider(runtime)) is None
@@ -222,7 +237,7 @@ def test_no_feed_on_sqlite_and_when_turned_off(make_settings, tmp_path) -> None:
 
 
 @pytest.fixture
-def make_citizen_row(pg_runtime: Runtime):
+def make_citizen_row(pg_runtime: Runtime) -> Callable[[], str]:
     from identity import services as accounts
 
     def factory() -> str:
@@ -241,7 +256,9 @@ def make_citizen_row(pg_runtime: Runtime):
 
 
 def test_a_token_row_revoked_elsewhere_is_announced(
-    pg_runtime: Runtime, feed, make_citizen_row
+    pg_runtime: Runtime,
+    feed: tuple[PostgresInvalidationFeed, TokenStateCache],
+    make_citizen_row: Callable[[], str],
 ) -> None:
     """Logging out everywhere marks the token rows revoked: each row's jti is announced."""
     _, cache = feed

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 
 from identity.oidc.tokens import InvalidAccessToken, revoke_jti, utcnow
-from wallet_api.runtime import PROVIDER_OWNER
+from wallet_api.oauth_server import StarletteProvider
+from wallet_api.runtime import PROVIDER_OWNER, Runtime
 
 
-def test_issue_and_validate(runtime, provider) -> None:
+def test_issue_and_validate(runtime: Runtime, provider: StarletteProvider) -> None:
     with runtime.sessions() as session:
         token, jti, expires = provider.access_tokens.issue(
             session, client_id="c1", subject="c1", scope="licenses:read"
@@ -24,7 +25,9 @@ def test_issue_and_validate(runtime, provider) -> None:
     assert not claims.has_scopes("licenses:issue")
 
 
-def test_revoked_tampered_and_foreign_tokens_are_refused(runtime, provider) -> None:
+def test_revoked_tampered_and_foreign_tokens_are_refused(
+    runtime: Runtime, provider: StarletteProvider
+) -> None:
     with runtime.sessions() as session:
         token, jti, _ = provider.access_tokens.issue(
             session, client_id="c1", subject="c1", scope="licenses:read"
@@ -54,7 +57,7 @@ def test_revoked_tampered_and_foreign_tokens_are_refused(runtime, provider) -> N
             provider.access_tokens.validate(session, token)
 
 
-def test_prune_forgets_only_what_can_no_longer_matter(runtime) -> None:
+def test_prune_forgets_only_what_can_no_longer_matter(runtime: Runtime) -> None:
     from identity.oidc.models import RevokedAccessToken
     from identity.oidc.tokens import prune
 

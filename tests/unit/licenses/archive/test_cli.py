@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner, Result
 
 from tests.support.license_factories import BEIJING, ID_CARD, license_body, make_agency
 from tests.unit.licenses.audit.cli_support import cli_env_for
@@ -22,7 +23,7 @@ def cli_env(runtime: Runtime) -> dict[str, str]:
 
 
 @pytest.fixture
-def issued(client, runtime: Runtime) -> list[str]:
+def issued(client: TestClient, runtime: Runtime) -> list[str]:
     """Two licenses issued over HTTP by the Beijing agency, as its systems would."""
     agency = make_agency(runtime, who=BEIJING, types=(ID_CARD,))
     token = client.post(
@@ -42,7 +43,7 @@ def issued(client, runtime: Runtime) -> list[str]:
     return ids
 
 
-def _run(env: dict[str, str], *args: str):
+def _run(env: dict[str, str], *args: str) -> Result:
     return runner.invoke(app, list(args), env=env)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from licenses.archive.errors import InvalidExportTarget, InvalidPackage
 from licenses.archive.models import ArchiveFiling
+from licenses.archive.schemas import ExportResult, PackageReport
 from licenses.archive.services import export_package, fulfilment, verify_package
 from licenses.audit.services import append_entry, list_entries
 from licenses.codes import RegistryError
@@ -59,7 +60,13 @@ def agencies(runtime: Runtime) -> None:
     make_agency(runtime, who=JILIN, types=(ID_CARD,))
 
 
-def _export(runtime: Runtime, out: Path, *, before: date = date(2026, 1, 1), who=BEIJING):
+def _export(
+    runtime: Runtime,
+    out: Path,
+    *,
+    before: date = date(2026, 1, 1),
+    who: tuple[str, str, str] = BEIJING,
+) -> ExportResult:
     with runtime.transaction() as session:
         return export_package(
             session,
@@ -71,7 +78,7 @@ def _export(runtime: Runtime, out: Path, *, before: date = date(2026, 1, 1), who
         )
 
 
-def _verify(runtime: Runtime, directory: Path):
+def _verify(runtime: Runtime, directory: Path) -> PackageReport:
     with runtime.transaction() as session:
         return verify_package(
             directory, key_lookup=lambda kid: runtime.keystore.public_jwk(session, kid=kid)

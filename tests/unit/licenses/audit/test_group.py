@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from typing import NoReturn
 
 import pytest
 from sqlalchemy import func, select
 
 from licenses.audit.group import AuditWriteFailed, GroupCommit, group_commit_for
 from licenses.audit.models import AuditEntry
-from licenses.audit.services import check_entry, verify_chain
+from licenses.audit.services import CheckedEntry, check_entry, verify_chain
 from wallet_api.runtime import Runtime
 
 
-def _entry(n: int):
+def _entry(n: int) -> CheckedEntry:
     return check_entry(
         actor="agency:12110000400777687U",
         action="license.verified",
@@ -52,7 +53,7 @@ def test_concurrent_appends_are_all_committed_in_one_chain(runtime: Runtime) -> 
 
 
 def test_a_failed_group_is_reported_to_its_callers(runtime: Runtime) -> None:
-    def broken_session():
+    def broken_session() -> NoReturn:
         raise RuntimeError("database down")
 
     with pytest.raises(AuditWriteFailed, match="database down"):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from licenses.audit.errors import InvalidAuditEntry, InvalidCheckpoint, SensitiveAuditValue
 from licenses.audit.models import HEAD_ID, AuditEntry, AuditHead
+from licenses.audit.schemas import ChainReport
 from licenses.audit.services import (
     append_entry,
     compute_entry_hash,
@@ -39,7 +41,7 @@ def _append(runtime: Runtime, count: int, *, start: int = 0, keystore: bool = Fa
             )
 
 
-def _verify(runtime: Runtime, **kwargs):
+def _verify(runtime: Runtime, **kwargs: Any) -> ChainReport:
     with runtime.transaction() as session:
         return verify_chain(session, keystore=runtime.keystore, **kwargs)
 
@@ -153,7 +155,7 @@ def test_truncation_and_rollback_of_the_stored_checkpoint_is_caught_by_an_extern
 
 def _forge(runtime: Runtime, *, seq: int, prev_hash: str) -> None:
     """Write a well-formed entry straight into the table, past the chain head."""
-    fields = {
+    fields: dict[str, Any] = {
         "seq": seq,
         "occurred_at": T0,
         "actor": "system",
@@ -355,8 +357,13 @@ def test_a_head_loaded_in_the_session_follows_its_appends(runtime: Runtime) -> N
         ({"now": datetime(2026, 1, 1)}, "now"),
     ],
 )
-def test_bad_input_names_the_field(runtime: Runtime, kwargs: dict, field: str) -> None:
-    values = {"actor": "system", "action": "license.read", "subject": "s", "details": {}}
+def test_bad_input_names_the_field(runtime: Runtime, kwargs: dict[str, Any], field: str) -> None:
+    values: dict[str, Any] = {
+        "actor": "system",
+        "action": "license.read",
+        "subject": "s",
+        "details": {},
+    }
     values.update(kwargs)
     with runtime.transaction() as session, pytest.raises(InvalidAuditEntry) as caught:
         append_entry(session, **values)
@@ -366,7 +373,12 @@ def test_bad_input_names_the_field(runtime: Runtime, kwargs: dict, field: str) -
 
 @pytest.mark.parametrize("where", ["actor", "subject", "details"])
 def test_identity_numbers_are_never_logged(runtime: Runtime, where: str) -> None:
-    values: dict = {"actor": "system", "action": "license.read", "subject": "s", "details": {}}
+    values: dict[str, Any] = {
+        "actor": "system",
+        "action": "license.read",
+        "subject": "s",
+        "details": {},
+    }
     number = "11010519491231002X"
     if where == "details":
         values["details"] = {"holder": {"note": f"holder {number}"}}

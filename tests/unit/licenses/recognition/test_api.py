@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from fastapi.testclient import TestClient
 
 from licenses.audit.services import list_entries
 from licenses.recognition.services import create_rule, import_catalogue_file
 from tests.support.license_factories import BEIJING, ID_CARD, JILIN, make_agency
+from wallet_api.runtime import Runtime
 
 DRIVING = "111000000000130013002"
 HUNAN_AGENCY = "11430000006122244L"
 
 
-def _bearer(client, agency: dict, scope: str = "licenses:verify") -> dict[str, str]:
+def _bearer(
+    client: TestClient, agency: dict[str, Any], scope: str = "licenses:verify"
+) -> dict[str, str]:
     response = client.post(
         "/token",
         data={"grant_type": "client_credentials", "scope": scope},
@@ -23,23 +29,23 @@ def _bearer(client, agency: dict, scope: str = "licenses:verify") -> dict[str, s
 
 
 @pytest.fixture
-def catalogue(runtime) -> None:
+def catalogue(runtime: Runtime) -> None:
     with runtime.transaction() as session:
         import_catalogue_file(session)
 
 
 @pytest.fixture
-def beijing(runtime) -> dict:
+def beijing(runtime: Runtime) -> dict[str, Any]:
     return make_agency(runtime, who=BEIJING, types=(ID_CARD,))
 
 
 @pytest.fixture
-def jilin(runtime) -> dict:
+def jilin(runtime: Runtime) -> dict[str, Any]:
     return make_agency(runtime, who=JILIN, types=(ID_CARD,))
 
 
-def _rule_body(**overrides) -> dict:
-    body = {
+def _rule_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "license_type": ID_CARD,
         "material_code": "M-APPLICANT-ID",
         "issuer_regions": ["220000"],
@@ -49,7 +55,7 @@ def _rule_body(**overrides) -> dict:
 
 
 def test_an_agency_creates_lists_and_deletes_its_own_rule(
-    client, runtime, catalogue, beijing
+    client: TestClient, runtime: Runtime, catalogue: None, beijing: dict[str, Any]
 ) -> None:
     headers = _bearer(client, beijing)
     created = client.post("/api/v1/recognition-rules", json=_rule_body(), headers=headers)
@@ -71,7 +77,9 @@ def test_an_agency_creates_lists_and_deletes_its_own_rule(
     assert actions == ["recognition.rule_created", "recognition.rule_deleted"]
 
 
-def test_rules_need_an_agency_token_with_the_verify_scope(client, catalogue, beijing) -> None:
+def test_rules_need_an_agency_token_with_the_verify_scope(
+    client: TestClient, catalogue: None, beijing: dict[str, Any]
+) -> None:
     anonymous = client.post("/api/v1/recognition-rules", json=_rule_body())
     assert anonymous.status_code == 401
     wrong_scope = client.post(
@@ -83,7 +91,7 @@ def test_rules_need_an_agency_token_with_the_verify_scope(client, catalogue, bei
 
 
 def test_an_agency_cannot_make_rules_for_others_or_delete_theirs(
-    client, catalogue, beijing, jilin
+    client: TestClient, catalogue: None, beijing: dict[str, Any], jilin: dict[str, Any]
 ) -> None:
     region_wide = client.post(
         "/api/v1/recognition-rules",
@@ -120,7 +128,13 @@ def test_an_agency_cannot_make_rules_for_others_or_delete_theirs(
     ],
 )
 def test_bad_rules_get_a_problem_naming_the_field(
-    client, runtime, catalogue, beijing, overrides, status, field
+    client: TestClient,
+    runtime: Runtime,
+    catalogue: None,
+    beijing: dict[str, Any],
+    overrides: dict[str, Any],
+    status: int,
+    field: str,
 ) -> None:
     response = client.post(
         "/api/v1/recognition-rules", json=_rule_body(**overrides), headers=_bearer(client, beijing)
@@ -133,14 +147,16 @@ def test_bad_rules_get_a_problem_naming_the_field(
     assert client.get("/api/v1/recognition-rules").json() == []
 
 
-def test_a_duplicate_rule_is_a_conflict(client, catalogue, beijing) -> None:
+def test_a_duplicate_rule_is_a_conflict(
+    client: TestClient, catalogue: None, beijing: dict[str, Any]
+) -> None:
     headers = _bearer(client, beijing)
     assert client.post("/api/v1/recognition-rules", json=_rule_body(), headers=headers).is_success
     again = client.post("/api/v1/recognition-rules", json=_rule_body(), headers=headers)
     assert again.status_code == 409
 
 
-def test_service_items_are_listed_and_shown(client, catalogue) -> None:
+def test_service_items_are_listed_and_shown(client: TestClient, catalogue: None) -> None:
     items = client.get("/api/v1/service-items").json()
     assert len(items) >= 5
     shenzhen = client.get("/api/v1/service-items", params={"region": "440300"}).json()
@@ -155,7 +171,9 @@ def test_service_items_are_listed_and_shown(client, catalogue) -> None:
     assert bad.json()["field"] == "region"
 
 
-def test_the_paper_report_over_http(client, runtime, catalogue, beijing) -> None:
+def test_the_paper_report_over_http(
+    client: TestClient, runtime: Runtime, catalogue: None, beijing: dict[str, Any]
+) -> None:
     # Beijing's housing commission accepts identity cards from Hunan.
     client.post(
         "/api/v1/recognition-rules",

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tests.unit.licenses.audit.cli_support import cli_env_for
 from wallet_api.cli import app
@@ -27,7 +27,7 @@ def cli_env(runtime: Runtime) -> dict[str, str]:
     return env
 
 
-def _run(env: dict[str, str], *args: str):
+def _run(env: dict[str, str], *args: str) -> Result:
     return runner.invoke(app, list(args), env=env)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from licenses.recognition.errors import (
     RecognitionRuleNotFound,
     ServiceItemNotFound,
 )
+from licenses.recognition.models import RecognitionRule
 from licenses.recognition.services import (
     create_rule,
     delete_rule,
@@ -47,13 +49,13 @@ JINING_AGENCY = "11370800MB28559184"
 
 
 @pytest.fixture
-def session(runtime: Runtime):
+def session(runtime: Runtime) -> Iterator[Session]:
     with runtime.transaction() as session:
         import_catalogue_file(session)
         yield session
 
 
-def _rule(session: Session, **overrides: Any):
+def _rule(session: Session, **overrides: Any) -> RecognitionRule:
     spec: dict[str, Any] = {
         "verifier_region": "440000",
         "license_type": ID_CARD,
@@ -73,7 +75,7 @@ def _satisfied(session: Session, **overrides: str) -> list[str]:
         "issuer_region": "110105",
     }
     query.update(overrides)
-    return [m.code for m in satisfied_materials(session, **query)]  # type: ignore[arg-type]
+    return [m.code for m in satisfied_materials(session, **query)]
 
 
 # -- the catalogue --------------------------------------------------------------------
@@ -204,7 +206,9 @@ def test_the_service_items_named_are_those_the_verifier_handles(session: Session
         {"license_type": DRIVING},  # another license type
     ],
 )
-def test_a_region_wide_rule_does_not_reach_further(session: Session, overrides: dict) -> None:
+def test_a_region_wide_rule_does_not_reach_further(
+    session: Session, overrides: dict[str, Any]
+) -> None:
     _rule(session)
     assert _satisfied(session, **overrides) == []
 
@@ -263,7 +267,7 @@ def test_satisfied_materials_checks_its_input(session: Session) -> None:
     ],
 )
 def test_a_bad_rule_is_refused_naming_the_field(
-    session: Session, overrides: dict, field: str
+    session: Session, overrides: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(InvalidRecognitionRule) as caught:
         _rule(session, **overrides)

@@ -71,7 +71,9 @@ def _grant(runtime: Runtime, registry: Registry, approved: list[str]) -> Any:
         return grant.id
 
 
-def _read(runtime: Runtime, registry: Registry, grant_id: Any, **kwargs: Any) -> list:
+def _read(
+    runtime: Runtime, registry: Registry, grant_id: Any, **kwargs: Any
+) -> list[sharing.SharedPresentation]:
     with runtime.transaction() as session:
         grant = session.get(SharingGrant, grant_id)
         assert grant is not None
@@ -98,7 +100,7 @@ def test_reads_disclose_exactly_the_approved_fields_to_the_platform(
     assert shared.fields == ["holder_name", "age_over_18"]
     assert parts.key_binding_jwt is not None
     with runtime.transaction() as session:
-        [share] = session.get(SharingGrant, grant_id).shares
+        [share] = session.get_one(SharingGrant, grant_id).shares
         assert [a.license_identifier for a in share.accesses] == [shared.license_identifier]
         reads = list_entries(session, action="license.share.read")
         assert [entry.actor for entry in reads] == ["platform:platform-1"]
@@ -113,7 +115,7 @@ def test_a_withdrawn_share_stops_reads_and_bad_nonces_are_refused(
         _read(runtime, registry, grant_id, nonce="short")
     assert caught.value.field == "nonce"
     with runtime.transaction() as session:
-        share = session.get(SharingGrant, grant_id).shares[0]
+        share = session.get_one(SharingGrant, grant_id).shares[0]
         sharing.withdraw(
             session, citizen_subject="sub-1", share_id=str(share.id), now=NOW, audit=append_entry
         )
@@ -124,7 +126,7 @@ def test_a_withdrawn_share_stops_reads_and_bad_nonces_are_refused(
 def test_a_license_gone_from_the_registry_is_reported(runtime: Runtime, registry: Registry) -> None:
     grant_id = _grant(runtime, registry, [f"{ID_CARD}|holder_name"])
     with runtime.transaction() as session:
-        share = session.get(SharingGrant, grant_id).shares[0]
+        share = session.get_one(SharingGrant, grant_id).shares[0]
         share.license_identifier = "1.2.156.3005.2.gone"
     with pytest.raises(SharedLicenseGone):
         _read(runtime, registry, grant_id, nonce=None)
