@@ -18,7 +18,7 @@ RESULTS_DIR = Path(__file__).parent / "results"
 class Row:
     scenario: str
     measure: str
-    system: str  # "govwallet", the peer's name, or "limit"
+    system: str  # "govwallet", the peer's name, "limit" or a floor
     value: float
     unit: str
     concurrency: int | None = None

@@ -21,11 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bench.context import BenchContext
+from bench.floor.bare_verification import bare_verifier
 from bench.results import Row, median_of
 
 DISCLOSE = ("holder_name", "license_number", "issuing_agency_name", "valid_from", "valid_until")
@@ -42,6 +45,8 @@ class Fixture:
     #: the first of the presentations (scenario 8 makes a QR code of it)
     presentation: str
     verify: Callable[[], object]
+    #: the same presentations through :mod:`bench.floor.bare_verification`
+    bare_verify: Callable[[], object]
 
 
 def build_fixture(work_dir: Path, *, holders: int = HOLDERS) -> Fixture:
@@ -52,6 +57,7 @@ def build_fixture(work_dir: Path, *, holders: int = HOLDERS) -> Fixture:
     from keys import Signer
     from keys.generation import public_jwk
     from licenses import sdjwt, statuslist, trustlist, verification
+    from licenses.jose import find_jwk
     from wallet_api.migrate import upgrade
     from wallet_api.runtime import PROVIDER_OWNER, Runtime
     from wallet_api.settings import load_settings
@@ -153,8 +159,10 @@ def build_fixture(work_dir: Path, *, holders: int = HOLDERS) -> Fixture:
         )
     runtime.close()
     turn = itertools.cycle(presentations)
+    bare_turn = itertools.cycle(presentations)
+    bare = bare_verifier(find_jwk(agency_jwks, agency.kid) or {})
 
-    def verify() -> object:
+    def verify() -> verification.VerificationResult:
         result = verification.verify_presentation(
             presentation=next(turn),
             trust_list=trust,
@@ -171,7 +179,34 @@ def build_fixture(work_dir: Path, *, holders: int = HOLDERS) -> Fixture:
             )
         return result
 
-    return Fixture(presentation=presentations[0], verify=verify)
+    def bare_verify() -> object:
+        return bare(next(bare_turn))
+
+    _check_floor(bare, presentations[0], verify().claims)
+    return Fixture(presentation=presentations[0], verify=verify, bare_verify=bare_verify)
+
+
+def _check_floor(
+    bare: Callable[[str], dict[str, Any]], presentation: str, claims: dict[str, Any]
+) -> None:
+    """The floor must find the claims the product finds, and refuse what the product
+    refuses, or it measures nothing."""
+    from keys.compact_json import json_bytes
+    from licenses.jose import b64url_encode
+
+    found = bare(presentation)
+    if any(found.get(name) != claims[name] for name in DISCLOSE):
+        raise SystemExit("bench: the bare verification finds other claims than the product")
+    head, _, signature = presentation.rpartition(".")
+    forged = head + "." + ("B" if signature[0] == "A" else "A") + signature[1:]
+    stranger = b64url_encode(json_bytes([b64url_encode(secrets.token_bytes(16)), "x", 1]))
+    unreferenced = presentation.replace("~", f"~{stranger}~", 1)
+    for bad in (forged, unreferenced):
+        try:
+            bare(bad)
+        except (InvalidSignature, KeyError, ValueError):
+            continue
+        raise SystemExit("bench: the bare verification accepts a tampered presentation")
 
 
 def _rate(fn: Callable[[], object], seconds: float) -> float:
@@ -203,10 +238,12 @@ def run(ctx: BenchContext) -> Fixture:
     # govwallet's and the peer's: a slow spell of the machine falls on both.
     ours: list[float] = []
     again: list[float] = []
+    floor: list[float] = []
     sig: list[float] = []
     for _ in range(ctx.rounds):
         ours.append(_rate(fixture.verify, ctx.seconds))
         again.append(_rate(repeated.verify, ctx.seconds))
+        floor.append(_rate(fixture.bare_verify, ctx.seconds))
         sig.append(es256_verify_rate(ctx.seconds))
     limit = median_of(sig) / 2
     ctx.report.add(
@@ -234,6 +271,17 @@ def run(ctx: BenchContext) -> Fixture:
     ctx.report.add(
         Row(
             "5",
+            "bare verification (floor)",
+            "floor",
+            median_of(floor),
+            "verif/s/core",
+            rounds=floor,
+            notes="informative: decoding, digests, the two signatures, no other check",
+        )
+    )
+    ctx.report.add(
+        Row(
+            "5",
             "ES256 verify x2 (limit)",
             "limit",
             limit,
@@ -249,7 +297,9 @@ def run(ctx: BenchContext) -> Fixture:
         target=0.5,
         detail=(
             f"{median_of(ours):,.0f} vs {limit:,.0f} per second per core, each presentation "
-            f"from another holder; the same one again and again {median_of(again):,.0f}"
+            f"from another holder; the same one again and again {median_of(again):,.0f}; "
+            f"the bare floor {median_of(floor):,.0f} ({median_of(floor) / limit:.0%} of the "
+            "limit)"
         ),
     )
     return fixture

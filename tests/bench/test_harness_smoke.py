@@ -47,3 +47,8 @@ def test_every_scenario_runs_and_reports(tmp_path: Path) -> None:
     assert "of which the hash" in login["detail"]
     jwks = next(goal for goal in report["goals"] if goal["scenario"] == "1 jwks")
     assert "bare uvloop server" in jwks["detail"]
+    #: scenario 5's floor ran (it checks itself: it must find the product's claims and
+    #: refuse a forged presentation, or the harness exits non-zero)
+    assert any(row["measure"] == "bare verification (floor)" for row in report["rows"])
+    verification = next(goal for goal in report["goals"] if goal["scenario"] == "5")
+    assert "the bare floor" in verification["detail"]
