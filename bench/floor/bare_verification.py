@@ -3,7 +3,8 @@
 Split the presentation, decode the issuer-signed JWT, check its signature, hash and
 decode each disclosure and put the disclosed claims in place, import the holder's key
 from ``cnf``, decode the key-binding JWT, check its signature and its ``sd_hash``:
-`cryptography`, `orjson`, `hashlib` and `binascii` called directly, in one function.
+`cryptography`, `orjson` and `hashlib` called directly, in one function, with the
+product's own base64url helpers (:mod:`licenses.jose`).
 
 Nothing else: no ``typ``, ``alg`` or ``crit`` check, no JOSE library, no trust list,
 status list, validity period, audience, nonce or freshness, no report of each check,
@@ -15,7 +16,6 @@ is reachable at all (bench/README.md, "Floors").
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,34 +25,29 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
-_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+from licenses.jose import b64url_decode, b64url_encode
+
 _P256 = ec.SECP256R1()
 
 
-def _decode(segment: str | bytes) -> bytes:
-    raw = segment.encode("ascii") if isinstance(segment, str) else segment
-    return binascii.a2b_base64(raw.translate(_FROM_URLSAFE) + b"=" * (-len(raw) % 4))
-
-
 def _digest(text: str) -> str:
-    digest = binascii.b2a_base64(hashlib.sha256(text.encode("ascii")).digest(), newline=False)
-    return digest.rstrip(b"=").translate(_TO_URLSAFE).decode("ascii")
+    return b64url_encode(hashlib.sha256(text.encode("ascii")).digest())
 
 
 def _public_key(jwk: Mapping[str, Any]) -> ec.EllipticCurvePublicKey:
-    point = b"\x04" + _decode(jwk["x"]) + _decode(jwk["y"])
+    point = b"\x04" + b64url_decode(jwk["x"]) + b64url_decode(jwk["y"])
     return ec.EllipticCurvePublicKey.from_encoded_point(_P256, point)
 
 
-def _check_es256(key: ec.EllipticCurvePublicKey, token: bytes) -> dict[str, Any]:
+def _check_es256(key: ec.EllipticCurvePublicKey, token: str) -> dict[str, Any]:
     """The payload of a compact JWS after its ES256 signature checked out (else raises)."""
-    header, payload, signature = token.split(b".")
-    raw = _decode(signature)
+    header, payload, signature = token.split(".")
+    raw = b64url_decode(signature)
     der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-    key.verify(der, token[: len(header) + 1 + len(payload)], ec.ECDSA(hashes.SHA256()))
-    orjson.loads(_decode(header))
-    claims: dict[str, Any] = orjson.loads(_decode(payload))
+    signed = token[: len(header) + 1 + len(payload)].encode("ascii")
+    key.verify(der, signed, ec.ECDSA(hashes.SHA256()))
+    orjson.loads(b64url_decode(header))
+    claims: dict[str, Any] = orjson.loads(b64url_decode(payload))
     return claims
 
 
@@ -64,18 +59,18 @@ def bare_verifier(issuer_jwk: Mapping[str, Any]) -> Callable[[str], dict[str, An
 
     def verify(presentation: str) -> dict[str, Any]:
         issuer_jwt, *disclosures, kb_jwt = presentation.split("~")
-        payload = _check_es256(issuer, issuer_jwt.encode("ascii"))
+        payload = _check_es256(issuer, issuer_jwt)
         by_digest = {_digest(encoded): encoded for encoded in disclosures}
         claims = {k: v for k, v in payload.items() if k != "_sd"}
         for digest in payload["_sd"]:
             encoded = by_digest.pop(digest, None)
             if encoded is not None:
-                _salt, name, value = orjson.loads(_decode(encoded))
+                _salt, name, value = orjson.loads(b64url_decode(encoded))
                 claims[name] = value
         if by_digest:
             raise ValueError("a disclosure the credential does not reference")
         holder = _public_key(payload["cnf"]["jwk"])
-        key_binding = _check_es256(holder, kb_jwt.encode("ascii"))
+        key_binding = _check_es256(holder, kb_jwt)
         if key_binding["sd_hash"] != _digest(presentation[: len(presentation) - len(kb_jwt)]):
             raise ValueError("the key-binding JWT covers another presentation")
         return claims

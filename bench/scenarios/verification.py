@@ -160,7 +160,10 @@ def build_fixture(work_dir: Path, *, holders: int = HOLDERS) -> Fixture:
     runtime.close()
     turn = itertools.cycle(presentations)
     bare_turn = itertools.cycle(presentations)
-    bare = bare_verifier(find_jwk(agency_jwks, agency.kid) or {})
+    agency_jwk = find_jwk(agency_jwks, agency.kid)
+    if agency_jwk is None:
+        raise SystemExit("bench: the agency's signing key is not in its JWK Set")
+    bare = bare_verifier(agency_jwk)
 
     def verify() -> verification.VerificationResult:
         result = verification.verify_presentation(
@@ -191,16 +194,15 @@ def _check_floor(
 ) -> None:
     """The floor must find the claims the product finds, and refuse what the product
     refuses, or it measures nothing."""
-    from keys.compact_json import json_bytes
-    from licenses.jose import b64url_encode
+    from licenses.sdjwt import Disclosure
 
     found = bare(presentation)
     if any(found.get(name) != claims[name] for name in DISCLOSE):
         raise SystemExit("bench: the bare verification finds other claims than the product")
     head, _, signature = presentation.rpartition(".")
     forged = head + "." + ("B" if signature[0] == "A" else "A") + signature[1:]
-    stranger = b64url_encode(json_bytes([b64url_encode(secrets.token_bytes(16)), "x", 1]))
-    unreferenced = presentation.replace("~", f"~{stranger}~", 1)
+    stranger = Disclosure.create(salt=secrets.token_bytes(16), name="x", value=1)
+    unreferenced = presentation.replace("~", f"~{stranger.encoded}~", 1)
     for bad in (forged, unreferenced):
         try:
             bare(bad)
